@@ -13,7 +13,7 @@ from harness.options import ConfigError, RunOptions
 from harness.registry import DATASETS, MODELS, TASKS, UnknownNameError
 from harness.tasks.base import Task
 from harness.tasks.spec import TaskConfigError, TaskSpec
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 
 
 def load_task_spec(name: str) -> TaskSpec:

@@ -24,7 +24,7 @@ from harness.options import ConfigError, RunOptions
 from harness.parallel import ParallelContext, current_context
 from harness.plan import attach_judges, plan
 from harness.tasks.base import Stage, StageContext
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 
 log = logging.getLogger("harness")
 RESULTS_SCHEMA = "cslm-harness/results/v1"

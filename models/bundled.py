@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.common import version
 from models.whisper_faster import FasterWhisper
 

@@ -22,8 +22,8 @@ import numpy as np
 
 from harness.audio import Audio
 from harness.errors import CodedError
-from models.base import RESPOND, Model, ModelConfigError
-from models.response import Response
+from harness.model import RESPOND, Model, ModelConfigError
+from harness.response import Response
 
 SYSTEM_PROMPTS = {"en": "Answer the user's question in English, briefly and directly.",
                   "zh": "请用中文简洁、直接地回答用户的问题。"}

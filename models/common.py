@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 
 
 def convert(model: str, key: str, value: Any, kind: Callable | type) -> Any:

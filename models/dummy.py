@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.audio import Audio
-from models.base import SYNTHESIZE, TRANSCRIBE, Model, unknown_options
+from harness.model import SYNTHESIZE, TRANSCRIBE, Model, unknown_options
 
 
 class DummyASR(Model):

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.base import TRANSCRIBE, Model, ModelConfigError, unknown_options
+from harness.model import TRANSCRIBE, Model, ModelConfigError, unknown_options
 from models.common import file_revision, hub_offline, version
 
 # FunASR 1.4's aliases (funasr/download/name_maps_from_hub.py), here so describe() needs no funasr import.

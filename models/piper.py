@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from harness.audio import Audio
-from models.base import SYNTHESIZE, Model, ModelConfigError, unknown_options
+from harness.model import SYNTHESIZE, Model, ModelConfigError, unknown_options
 from models.common import convert, file_revision, version
 
 # voice name -> module of the package that ships it (with model_path()/config_path() helpers)

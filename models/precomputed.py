@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from harness.audio import Audio, AudioPolicy, read_audio
-from models.base import RESPOND, SYNTHESIZE, TRANSCRIBE, Model, ModelConfigError, unknown_options
-from models.response import Response
+from harness.model import RESPOND, SYNTHESIZE, TRANSCRIBE, Model, ModelConfigError, unknown_options
+from harness.response import Response
 
 LAYOUTS: dict[str, dict[str, Any]] = {
     "default": {"manifest": "responses.jsonl", "id_key": "id", "text_key": "text", "audio_key": "audio",

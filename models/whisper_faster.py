@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.base import TRANSCRIBE, Model, ModelConfigError, unknown_options
+from harness.model import TRANSCRIBE, Model, ModelConfigError, unknown_options
 from models.common import convert, file_revision, hub_offline, version
 
 # Sizes faster-whisper resolves to a Hub repository itself (faster_whisper.utils._MODELS); kept here

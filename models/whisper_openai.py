@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.base import TRANSCRIBE, Model, ModelConfigError, unknown_options
+from harness.model import TRANSCRIBE, Model, ModelConfigError, unknown_options
 from models.common import convert, file_revision, hub_offline, version
 from models.whisper_faster import MULTILINGUAL_VOCAB
 

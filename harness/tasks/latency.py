@@ -1,7 +1,7 @@
 """Latency of spoken answers: seconds to the first text token / speech unit / audio sample, real-time factor,
 and tokens-before-first-audio, the hardware-free figure.
 
-Definitions (from models.response timing events; seconds since the request started):
+Definitions (from harness.response timing events; seconds since the request started):
 - ``first_text_token``, ``first_unit``: the first generated token of each channel (metrics and sample
   rows name seconds with an ``_s`` suffix: ``first_text_token_s`` ...);
 - ``first_audio``: when the first audio sample can leave the vocoder. The vocoder renders a speech chunk once
@@ -29,7 +29,7 @@ from harness import provenance
 from harness.audio import item_audio
 from harness.options import ConfigError
 from harness.tasks.base import Stage, StageContext, Task
-from models.base import respond_kwargs
+from harness.model import respond_kwargs
 
 SECONDS = ("first_text_token", "first_unit", "first_audio")
 OPTION_KEYS = {"warmup", "out_lang"}

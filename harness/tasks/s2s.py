@@ -25,7 +25,7 @@ from harness.options import ConfigError
 from harness.tasks.base import Stage, StageContext, Task
 from harness.tasks.s2s_metrics import summarize_s2s
 from harness.tasks.wer import transcribe_batch
-from models.base import respond_kwargs
+from harness.model import respond_kwargs
 
 OPTION_KEYS = {"out_lang", "llm_judge", "prompt", "utmos", "answer_max_seconds", "instruction", "lid_judge"}
 

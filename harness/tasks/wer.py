@@ -17,7 +17,7 @@ from harness.metrics import AGGREGATIONS, aggregate, bootstrap_interval, edit_co
 from harness.normalize import get_normalizer
 from harness.options import ConfigError
 from harness.tasks.base import Stage, StageContext, Task, walk_stages
-from models.base import sample_kwargs
+from harness.model import sample_kwargs
 
 
 def _by_lang(items: list[ManifestItem]) -> dict[str, list[int]]:

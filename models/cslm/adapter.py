@@ -4,7 +4,7 @@ Registered as ``cslm-sft`` and ``cslm-base`` (released Hub checkpoints; ``--mode
 (any local folder). Capabilities:
 - ``transcribe``: ASR prompt (units in, text out) -> text channel;
 - ``synthesize``: TTS prompt (text in, units out) -> unit vocoder -> Audio;
-- ``respond``: released general / cross-lingual prompt -> models.response.Response (both channels, timing).
+- ``respond``: released general / cross-lingual prompt -> harness.response.Response (both channels, timing).
 Each request runs alone with its own seed (options.sample_seed), so outputs do not depend on batching.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from harness.audio import Audio
 from harness.errors import CodedError
-from models.base import RESPOND, SYNTHESIZE, TRANSCRIBE, Model, ModelConfigError, unknown_options
+from harness.model import RESPOND, SYNTHESIZE, TRANSCRIBE, Model, ModelConfigError, unknown_options
 from models.cslm import checkpoint
 from models.cslm.options import GENERATION_KEYS, CSLMGenerationOptions
 from models.cslm.parsing import ParsedGeneration, parse_generation
@@ -27,7 +27,7 @@ from models.cslm.prompts import Prompt, PromptBuilder, load_prompt_table
 from models.cslm.speech_tokenizer import SAMPLE_RATE, SpeechTokenizer, default_cache_dir, file_sha256
 from models.cslm.units import SPAN_CLOSE, SPAN_OPEN, detect_units, merge_repeats
 from models.cslm.vocoder import COSYVOICE_25HZ, VocoderPending, make_vocoder
-from models.response import Response
+from harness.response import Response
 
 log = logging.getLogger(__name__)
 TOKENIZER_FILE = "speech_tokenizer_v1.onnx"

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.common import hub_offline
 
 # Optional file in a checkpoint folder: {"generation": {option: value}} decoding defaults written by

@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.common import convert
 
 PROMPT_MODES = ("released", "generation-prompt")

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.cslm.units import UnitVocab
 
 log = logging.getLogger(__name__)

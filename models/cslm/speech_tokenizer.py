@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import CodedError
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 
 SAMPLE_RATE = 16000
 MAX_SECONDS = 30.0

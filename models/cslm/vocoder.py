@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from harness.audio import Audio, read_audio
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.cslm.units import expand_runs
 
 COSYVOICE_25HZ = "FunAudioLLM/CosyVoice-300M-25Hz"  # Hub id of the tokenizer/decoder CSLM was built on

@@ -89,7 +89,7 @@ def test_entry_points_from_a_separately_installed_package(tmp_path):
         packages = ["harness_plugin_demo"]
     """))
     (src / "harness_plugin_demo" / "__init__.py").write_text(textwrap.dedent('''
-        from models.base import TRANSCRIBE, Model
+        from harness.model import TRANSCRIBE, Model
 
         class ShoutASR(Model):
             """Transcribes everything as HELLO."""

@@ -6,7 +6,7 @@ import pytest
 
 from harness.audio import read_audio
 from harness.registry import MODELS
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.bundled import bundled_base, bundled_tiny_en
 
 SENTENCES = ["The quick brown fox jumps over the lazy dog.",

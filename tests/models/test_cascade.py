@@ -1,7 +1,7 @@
 """The cascade baseline: ASR -> text LLM -> TTS from registered models (records, not quality)."""
 import pytest
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.cascade import SYSTEM_PROMPTS, Cascade
 from tests.fixtures.openai_server import running_openai
 

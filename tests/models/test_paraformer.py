@@ -5,7 +5,7 @@ import logging
 import numpy as np
 import pytest
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.paraformer import Paraformer, join_han
 
 

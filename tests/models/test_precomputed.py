@@ -7,7 +7,7 @@ import pytest
 from harness.audio import AudioError, write_wav
 from harness.options import RunOptions
 from harness.runner import evaluate
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.precomputed import Precomputed
 
 

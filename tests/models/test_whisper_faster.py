@@ -2,7 +2,7 @@
 
 import pytest
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.whisper_faster import FasterWhisper
 
 

@@ -4,7 +4,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.whisper_openai import WhisperOpenAI
 
 

@@ -8,9 +8,9 @@ import pytest
 from harness.audio import read_audio
 from harness.options import ConfigError, RunOptions
 from harness.runner import evaluate
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.cslm.adapter import CSLM
-from models.response import COUNT_EVENTS, TIME_EVENTS, Response
+from harness.response import COUNT_EVENTS, TIME_EVENTS, Response
 
 
 def test_asr_wer_end_to_end(model_args, belle_dir, tmp_path):

@@ -4,7 +4,7 @@ without a generation prompt, the conditional suffix cut, then tokenizer(prompt) 
 import numpy as np
 import pytest
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.cslm.prompts import PromptBuilder, load_prompt_table
 from models.cslm.units import detect_units
 

@@ -3,7 +3,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.cslm.speech_tokenizer import SpeechTokenizer, SpeechTokenizerError
 
 

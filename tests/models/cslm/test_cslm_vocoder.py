@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from models.base import ModelConfigError
+from harness.model import ModelConfigError
 from models.cslm.vocoder import ExternalVocoder, VocoderPending, make_vocoder, units_key
 
 
