@@ -12,6 +12,9 @@ from harness.datasets.base import DatasetUnavailableError
 from harness.manifest import ManifestError
 from harness.options import ConfigError
 
+EXIT_CONFIG = 2       # a configuration mistake: nothing ran
+EXIT_INCOMPLETE = 3   # the run finished, but the measurement failed on some samples (see results.json status)
+
 
 def _pairs(values: list[str], flag: str) -> dict[str, str]:
     out: dict[str, str] = {}
@@ -62,11 +65,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError("--model-path and --model-arg path=... both name the model's path; keep one")
         options = RunOptions(**{**options.to_dict(), "model_args": {**options.model_args, "path": args.model_path}})
     results = evaluate(options, argv=sys.argv)
-    if results is not None:
-        from harness.report import results_table
+    if results is None:  # a non-zero rank: rank 0 reports
+        return 0
+    from harness.report import results_table
 
-        print(results_table([results]))
-        print(f"results: {Path(options.output_dir) / 'results.json'}")
+    print(results_table([results]))
+    print(f"results: {Path(options.output_dir) / 'results.json'}")
+    if results["status"] != "complete":  # a script must not take an incomplete figure for a final one
+        counts = results["counts"]
+        print(f"incomplete: the measurement failed on {counts['measurement_failed']} sample(s) "
+              f"({', '.join(f'{k}: {v}' for k, v in sorted(counts['failed_by_reason'].items()))}); they are left out "
+              f"of the figures. Rerun with --retry-failed to redo only those.", file=sys.stderr)
+        return EXIT_INCOMPLETE
     return 0
 
 
@@ -105,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--output-dir", help="default: runs/<task>--<model>")
-    p.add_argument("--retry-failed", action="store_true", help="re-run samples whose cached record failed")
+    p.add_argument("--retry-failed", nargs="?", const="measurement", default="none",
+                   choices=["measurement", "all"],
+                   help="re-run cached failures: the measurement's (judges, network, unreadable input; the default "
+                        "when given bare) or all, the system's too")
     p.add_argument("--bootstrap-resamples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
@@ -133,4 +146,4 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (ConfigError, DatasetUnavailableError, ManifestError) as exc:  # the user's to fix: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+RETRY_MODES = ("none", "measurement", "all")
+
 
 class ConfigError(ValueError):
     """A configuration mistake found before any model loads; the message says what to do."""
@@ -24,7 +26,7 @@ class RunOptions:
     limit: int | None = None                    # evaluate the first N manifest items only
     batch_size: int = 8                         # samples per model call
     output_dir: str = "runs/default"            # cache, artifacts, results.json, samples.jsonl
-    retry_failed: bool = False                  # re-run samples whose cached record is a failure
+    retry_failed: str = "none"                  # re-run cached failures: "measurement" (judges, I/O) or "all"
     bootstrap_resamples: int = 1000             # resamples for the 95 % interval
     seed: int = 0                               # seeds the bootstrap (and generation, for sampling models)
     progress: bool = True                       # show progress bars
@@ -35,6 +37,8 @@ class RunOptions:
             raise ConfigError(f"--limit must be at least 1 (got {self.limit})")
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1 (got {self.batch_size})")
+        if self.retry_failed not in RETRY_MODES:
+            raise ConfigError(f"--retry-failed {self.retry_failed!r}: use one of {', '.join(RETRY_MODES)}")
         if self.bootstrap_resamples < 0:
             raise ConfigError("--bootstrap-resamples must be >= 0")
         if self.offline_judges and self.judges and set(self.judges) >= {"en", "zh"}:

@@ -24,23 +24,32 @@ def _value(m: dict[str, Any], x: float | None) -> str:
 
 
 def results_table(results: list[dict[str, Any]]) -> str:
+    """Headline rows. ``coverage`` is scored/total; ``scored-only`` is the value over scored samples alone (a
+    diagnosis; the headline counts the system's failures at the worst value). An incomplete result (the
+    measurement failed on some samples) is marked ``INCOMPLETE`` on each of its rows."""
     header = ["task", "model", "dataset", "judge", "metric", "lang", "aggregation", "value (% for rates)", "95% CI",
-              "n", "failed"]
+              "n", "coverage", "scored-only", "failed (system/measurement)"]
     rows = []
     for r in results:
         judges = ", ".join(j["id"] for j in r.get("judges", {}).values()) or "-"
+        counts = r["counts"]
+        failed = f"{counts.get('system_failed', '?')}/{counts.get('measurement_failed', '?')}"
+        incomplete = r.get("status") == "incomplete"
         for m in r["metrics"]:
             if not m.get("headline", True):
                 continue
             ci = m.get("ci95")
+            cov = m.get("coverage")
+            scored = (m.get("scored_only") or {}).get("value")
             rows.append([r["task"]["name"], r["model"]["id"], r["dataset"].get("name", "?"), judges, m["name"],
                          m["lang"] + (f"/{m['channel']}" if m.get("channel") else ""), m["aggregation"],
-                         _value(m, m["value"]), f"[{_value(m, ci[0])}, {_value(m, ci[1])}]" if ci else "-",
-                         str(m["n"]),
-                         str(r["counts"]["failed"])])
+                         _value(m, m["value"]) + (" INCOMPLETE" if incomplete else ""),
+                         f"[{_value(m, ci[0])}, {_value(m, ci[1])}]" if ci else "-", str(m["n"]),
+                         f"{cov['scored']}/{cov['total']}" if cov else "-",
+                         _value(m, scored) if m.get("scored_only") else "-", failed])
         if not r["metrics"]:
             rows.append([r["task"]["name"], r["model"]["id"], r["dataset"].get("name", "?"), judges, "-", "-", "-",
-                         "-", "-", "0", str(r["counts"]["failed"])])
+                         "INCOMPLETE" if incomplete else "-", "-", "0", "-", "-", failed])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])

@@ -16,23 +16,34 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from harness import provenance
+from harness import failures, provenance
 from harness.cache import StageCache
 from harness.datasets.base import DatasetLoad
+from harness.errors import MEASUREMENT
+from harness.lock import RunLock
 from harness.manifest import ManifestItem
+from harness.model import ModelConfigError
 from harness.options import ConfigError, RunOptions
 from harness.parallel import ParallelContext, current_context
 from harness.plan import attach_judges, plan
 from harness.tasks.base import Stage, StageContext
-from harness.model import ModelConfigError
 
 log = logging.getLogger("harness")
-RESULTS_SCHEMA = "cslm-harness/results/v1"
+# v2: failures carry their kind (system / measurement); metric rows carry coverage and a scored-only value;
+# results carry "status" (complete / incomplete). v1 files (failures simply left out) are still collected.
+RESULTS_SCHEMA = "cslm-harness/results/v2"
 
 
-def _error_record(exc: BaseException, stage: str) -> dict[str, Any]:
+def _error_record(exc: BaseException, stage: Stage) -> dict[str, Any]:
     code = getattr(exc, "code", None) or type(exc).__name__
-    return {"stage": stage, "code": str(code), "type": type(exc).__name__, "message": str(exc)[:500]}
+    return {"stage": stage.name, "code": str(code), "type": type(exc).__name__, "message": str(exc)[:500],
+            "kind": getattr(exc, "kind", None) or stage.fails_as}
+
+
+def _retry(record: dict[str, Any], stage: Stage, mode: str) -> bool:
+    """Whether --retry-failed re-runs this cached record: measurement failures, or every failure with 'all'."""
+    error = record["error"]
+    return bool(error) and (mode == "all" or (error.get("kind") or stage.fails_as) == MEASUREMENT)
 
 
 def _call(stage: Stage, batch: list[ManifestItem], upstream, ctx: StageContext) -> list[Any]:
@@ -55,8 +66,8 @@ def run_stage(stage: Stage, items: list[ManifestItem], upstream_records: dict[st
     cache = StageCache(out_dir / "cache", stage.name, {**stage.depends, "upstream": upstream_keys}, par.rank)
     done = cache.load()
     mine = {item.id for item in items}
-    if options.retry_failed:
-        cache.drop({i for i, r in done.items() if r["error"] and i in mine})
+    if options.retry_failed != "none":
+        cache.drop({i for i, r in done.items() if i in mine and _retry(r, stage, options.retry_failed)})
         done = cache.load()
 
     def ready(item: ManifestItem) -> bool:
@@ -89,7 +100,7 @@ def run_stage(stage: Stage, items: list[ManifestItem], upstream_records: dict[st
             failed = isinstance(out, BaseException)
             records.append({"id": item.id, "item_hash": item.content_hash(), "seconds": round(per_item, 6),
                             "output": None if failed else out,
-                            "error": _error_record(out, stage.name) if failed else None})
+                            "error": _error_record(out, stage) if failed else None})
         cache.append(records)
         bar.update(len(batch))
     bar.close()
@@ -103,12 +114,19 @@ def evaluate(options: RunOptions, argv: list[str] | None = None) -> dict[str, An
     items = load.items[: options.limit] if options.limit else list(load.items)
     attach_judges(task, DatasetLoad(items=items))
     par = current_context()
+    with RunLock(options.output_dir, par.rank):  # one run per folder; this run's ranks share it
+        return _evaluate(task, options, load, items, par, argv)
+
+
+def _evaluate(task, options: RunOptions, load: DatasetLoad, items: list[ManifestItem], par: ParallelContext,
+              argv: list[str] | None) -> dict[str, Any] | None:
     shard = par.shard(items)
 
     records: dict[str, dict[str, dict]] = {}
     keys: dict[str, str] = {}
     caches: dict[str, StageCache] = {}
-    for stage in task.stages():
+    stages = task.stages()
+    for stage in stages:
         upstream_keys = {u: keys[u] for u in stage.upstream}
         cache = run_stage(stage, shard, records, upstream_keys, options, par)
         caches[stage.name], keys[stage.name] = cache, cache.key
@@ -117,7 +135,7 @@ def evaluate(options: RunOptions, argv: list[str] | None = None) -> dict[str, An
     if not par.is_main:
         par.barrier()
         return None
-    merged = {name: cache.load() for name, cache in caches.items()}  # every rank's shard
+    merged = {stage.name: _with_kinds(caches[stage.name].load(), stage) for stage in stages}  # every rank's shard
     summary = task.summarize(items, merged)
     results = _results(task, options, load, items, summary, keys, argv)
     _write(Path(options.output_dir), results, summary["samples"], load)
@@ -125,25 +143,16 @@ def evaluate(options: RunOptions, argv: list[str] | None = None) -> dict[str, An
     return results
 
 
-def _counts(samples: list[dict[str, Any]], load: DatasetLoad) -> dict[str, Any]:
-    by_stage: dict[str, int] = {}
-    by_reason: dict[str, int] = {}
-    warnings = 0
-    for row in samples:
-        if row["status"] == "failed":
-            by_stage[row["error"]["stage"]] = by_stage.get(row["error"]["stage"], 0) + 1
-            by_reason[row["error"]["code"]] = by_reason.get(row["error"]["code"], 0) + 1
-        warnings += bool(row.get("warnings"))
-    if load.problems:
-        by_stage["manifest"] = len(load.problems)
-        by_reason["manifest"] = len(load.problems)
-    failed = sum(by_stage.values())
-    return {"samples": len(samples) + len(load.problems), "scored": len(samples) - (failed - len(load.problems)),
-            "failed": failed, "failed_by_stage": by_stage, "failed_by_reason": by_reason,
-            "with_warnings": warnings}
+def _with_kinds(records: dict[str, dict], stage: Stage) -> dict[str, dict]:
+    """Records cached before failures had kinds get their stage's kind."""
+    for rec in records.values():
+        if rec["error"] and "kind" not in rec["error"]:
+            rec["error"]["kind"] = stage.fails_as
+    return records
 
 
 def _results(task, options, load, items, summary, keys, argv) -> dict[str, Any]:
+    counts = failures.counts(summary["samples"], len(load.problems))
     results = {
         "schema": RESULTS_SCHEMA,
         "task": {"name": task.spec.task, "description": task.spec.description, "source": task.spec.source,
@@ -154,7 +163,10 @@ def _results(task, options, load, items, summary, keys, argv) -> dict[str, Any]:
         "normalizer": _normalizer_info(task.spec.normalizer),
         "options": options.to_dict(),
         "metrics": summary["metrics"],
-        "counts": _counts(summary["samples"], load),
+        "counts": counts,
+        "status": "complete" if counts["complete"] else "incomplete",
+        "failure_accounting": {"system": "scored at the metric's worst value (each metric row's failure_rule)",
+                               "measurement": failures.MEASUREMENT_RULE},
         "stage_keys": keys,
         "provenance": provenance.collect(argv),
     }
@@ -175,7 +187,8 @@ def _normalizer_info(name: str) -> dict[str, str]:
 def _write(out_dir: Path, results: dict[str, Any], samples: list[dict[str, Any]], load: DatasetLoad) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = samples + [{"id": p.id, "status": "failed", "source": p.source,
-                       "error": {"stage": "manifest", "code": "manifest", "message": p.reason}}
+                       "error": {"stage": "manifest", "code": "manifest", "message": p.reason,
+                                 "kind": MEASUREMENT}}
                       for p in load.problems]
     for name, payload in (("samples.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)),
                           ("results.json", json.dumps(results, indent=2, ensure_ascii=False) + "\n")):

@@ -1,6 +1,7 @@
 """Ablations: two sets of runs that differ in one named factor; per-metric deltas with a paired bootstrap.
 
-Samples are joined on id (only those scored ``ok`` on both sides); ids are resampled with replacement
+Samples are joined on id (those scored on both sides: ``ok``, or a system failure scored at the worst value,
+as the headline counts it); ids are resampled with replacement
 (seeded) and each side's aggregate is recomputed on the same resample, exactly as the metric defines it
 (corpus: sum of errors / sum of reference lengths; mean-utterance: mean of per-sample rates). Identical
 inputs therefore give delta 0, interval [0, 0] and "no difference" exactly. The report also lists every
@@ -93,7 +94,8 @@ def _per_sample(rows: list[dict], metric: MetricRow) -> dict[str, Any]:
     """id -> the sample's value for this metric: (errors, ref_len) for corpus WER/CER, else one number."""
     out: dict[str, Any] = {}
     for r in rows:
-        if r.get("status") != "ok" or r.get("lang", metric.lang) != metric.lang:
+        scored = r.get("status") == "ok" or "scored_as" in r  # a system failure is in the headline at its worst
+        if not scored or r.get("lang", metric.lang) != metric.lang:
             continue
         if metric.name in ("wer", "cer") and "errors" in r and "ref_len" in r:
             e, n = float(r["errors"]), float(r["ref_len"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.paths import safe_name
 from leaderboards import html, plots
 from leaderboards.collect import Collection, Run, collect, relpath
 from leaderboards.export import export_runs
@@ -44,7 +45,7 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
     pngs: dict[str, str] = {}
     if with_plots:
         for t in tables:
-            png = plots.table_bars(t, out / "plots" / f"{t.task}.png")
+            png = plots.table_bars(t, out / "plots" / safe_name(t.task, ".png"))
             if png:
                 pngs[t.task] = relpath(png, out)
         lat = plots.latency_distributions(collection.runs, out / "plots" / "latency-distributions.png")

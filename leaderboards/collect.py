@@ -18,7 +18,7 @@ from harness.runner import RESULTS_SCHEMA
 
 # Metric-row fields that are values or descriptions, not part of what a number means.
 VALUE_FIELDS = frozenset({"name", "lang", "aggregation", "headline", "value", "ci95", "n", "ref_tokens",
-                          "errors", "reference"})
+                          "errors", "reference", "coverage", "scored_only", "failure_rule"})
 # String fields of a metric row that name who or how it was scored (the LLM judge, its prompt, the
 # UTMOS model, the unit or scale): compared cell by cell and flagged, like an ASR judge. Any other
 # string field (e.g. "channel": "speech") is a qualifier and so a column of its own.
@@ -136,6 +136,30 @@ class Run:
         return self.results["counts"]["failed"]
 
     @property
+    def incomplete(self) -> bool:
+        """The measurement failed on some samples: the figures leave those samples out (results "status")."""
+        return self.results.get("status") == "incomplete"
+
+    @property
+    def legacy(self) -> bool:
+        """A results/v1 file: system failures were left out of its figures instead of counted against them."""
+        return self.results["schema"].endswith("/v1")
+
+    @property
+    def failure_note(self) -> str:
+        """What a cell says about its run's failures: counts by kind, incompleteness, legacy accounting."""
+        counts = self.results["counts"]
+        parts = []
+        if self.legacy:
+            parts.append(f"{counts['failed']} failed, excluded (v1 results)" if counts["failed"] else "v1 results")
+        else:
+            if counts.get("system_failed"):
+                parts.append(f"{counts['system_failed']} system failures scored at worst")
+            if self.incomplete:
+                parts.append(f"INCOMPLETE: {counts.get('measurement_failed', 0)} not measured")
+        return "; ".join(parts)
+
+    @property
     def normalizer(self) -> str:
         norm = self.results["normalizer"]
         return f"{norm['name']} v{norm['version']}"
@@ -183,6 +207,8 @@ class MetricRow:
     headline: bool
     qualifiers: tuple[tuple[str, str], ...] = ()
     scoring: tuple[tuple[str, str], ...] = ()  # PROTOCOL_FIELDS found in the row
+    coverage: str = ""                         # "scored/total" (results v2)
+    scored_only: float | None = None           # the value over scored samples alone (diagnosis, not the headline)
 
     @property
     def column(self) -> ColumnKey:
@@ -216,7 +242,9 @@ def metric_rows(run: Run) -> list[MetricRow]:
         rows.append(MetricRow(run, m["name"], m["lang"], m["aggregation"],
                               None if m["value"] is None else float(m["value"]),
                               (float(ci[0]), float(ci[1])) if ci and None not in ci else None,
-                              m["n"], bool(m.get("headline", True)), quals, scoring))
+                              m["n"], bool(m.get("headline", True)), quals, scoring,
+                              f"{m['coverage']['scored']}/{m['coverage']['total']}" if m.get("coverage") else "",
+                              (m.get("scored_only") or {}).get("value")))
     return rows
 
 

@@ -7,12 +7,10 @@ shared data folder beside the checkout) is rewritten relative to the repository 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
+from harness.paths import safe_name
 from leaderboards.collect import Run
-
-_SAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
 
 
 def repo_root(start: Path | None = None) -> Path:
@@ -47,7 +45,7 @@ def export_runs(runs: list[Run], dest: Path, root: Path | None = None) -> list[P
                 folder.rmdir()
     out, used = [], set()
     for run in runs:
-        name = _SAFE.sub("_", run.dir.name) or "run"
+        name = safe_name(run.dir.name)
         base, k = name, 2
         while name in used:
             name, k = f"{base}-{k}", k + 1

@@ -27,7 +27,7 @@ table.lb thead th[aria-sort=ascending]::after{content:"▲";color:#0969da}
 table.lb thead th[aria-sort=descending]::after{content:"▼";color:#0969da}
 table.lb tbody tr:nth-child(even){background:#fafbfc}table.lb td{cursor:help}
 .v{font-variant-numeric:tabular-nums;font-weight:600}.ci{color:#57606a;font-size:12px}
-.mark{color:#cf222e;font-weight:700;margin-left:3px}.failed{color:#9a6700;font-size:12px}
+.mark{color:#cf222e;font-weight:700;margin-left:3px}.failed{color:#9a6700;font-size:12px}.incomplete{color:#cf222e;font-size:12px;font-weight:700}
 td a{font-size:11px;margin-left:6px;color:#0969da}
 ul.protocol{color:#57606a;font-size:13px;margin:4px 0}ul.protocol li.fn{color:#cf222e}
 pre.prov{background:#f6f8fa;border:1px solid #d0d7de;padding:8px;font-size:12px;display:none;white-space:pre-wrap}
@@ -111,8 +111,9 @@ def _table(t: Table, link: Link) -> str:
                 html += f' <span class="ci">{escape(cell.ci_text())}</span>'
             for i in cell.marks:
                 html += f'<sup class="mark" title="{_attr(t.footnotes[i - 1])}">†{i}</sup>'
-            if m.run.failed:
-                html += f' <span class="failed">{m.run.failed} failed</span>'
+            if m.run.failure_note:
+                css = "incomplete" if m.run.incomplete else "failed"
+                html += f' <span class="{css}">{escape(m.run.failure_note)}</span>'
             html += f' <a href="{_attr(link(m.run, "samples.jsonl"))}">samples</a>'
             value = "" if m.value is None else repr(m.value)
             title = "\n".join(f"{k}: {v}" for k, v in prov.items())

@@ -52,8 +52,9 @@ class Cell:
             out += " " + self.ci_text()
         if self.marks:
             out += " " + " ".join(f"†{i}" for i in self.marks)
-        if m.run.failed:
-            out += f" ({m.run.failed} failed)"
+        note = m.run.failure_note
+        if note:
+            out += f" ({note})"
         return out
 
     def provenance(self) -> dict[str, str]:
@@ -62,7 +63,10 @@ class Cell:
                 "metric": f"{m.name} ({m.lang}, {m.aggregation})", **m.protocol(),
                 "value": "–" if m.value is None else f"{m.value:.6g}",
                 "ci95": f"[{m.ci95[0]:.6g}, {m.ci95[1]:.6g}]" if m.ci95 else "none",
-                "n": str(m.n), "failed": str(run.failed), "git commit": run.commit, "created": run.created}
+                "n": str(m.n), "coverage": m.coverage or "–",
+                "scored-only value": "–" if m.scored_only is None else f"{m.scored_only:.6g}",
+                "failed": str(run.failed), "status": "incomplete" if run.incomplete else "complete",
+                "git commit": run.commit, "created": run.created}
         prov.update({f"{k}": v for k, v in m.qualifiers})
         return prov
 
@@ -231,7 +235,7 @@ def to_markdown(tables: list[Table], link: Link, plots: dict[str, str] | None = 
 
 
 CSV_FIELDS = ("task", "dataset", "subset", "lang", "metric", "aggregation", "qualifiers", "headline", "system",
-              "revision", "value", "ci95_low", "ci95_high", "n", "failed", "normalizer", "judge", "protocol", "protocol_mark",
+              "revision", "value", "ci95_low", "ci95_high", "n", "coverage", "scored_only", "failed", "status", "normalizer", "judge", "protocol", "protocol_mark",
               "git_commit", "created", "results", "samples")
 
 
@@ -253,7 +257,8 @@ def to_csv(collection: Collection, link: Link) -> str:
             "aggregation": m.aggregation, "qualifiers": ";".join(f"{k}={v}" for k, v in m.qualifiers),
             "headline": m.headline, "system": m.run.system, "revision": m.run.revision, "value": "" if m.value is None else repr(m.value),
             "ci95_low": repr(m.ci95[0]) if m.ci95 else "", "ci95_high": repr(m.ci95[1]) if m.ci95 else "",
-            "n": m.n, "failed": m.run.failed, "normalizer": m.run.normalizer, "judge": m.run.judge(m.lang),
+            "n": m.n, "coverage": m.coverage, "scored_only": "" if m.scored_only is None else repr(m.scored_only),
+            "failed": m.run.failed, "status": "incomplete" if m.run.incomplete else "complete", "normalizer": m.run.normalizer, "judge": m.run.judge(m.lang),
             "protocol": "; ".join(f"{k}: {v}" for k, v in m.protocol().items()),
             "protocol_mark": marks.get((m.run.path, m.column), ""), "git_commit": m.run.commit,
             "created": m.run.created, "results": link(m.run, "results.json"),

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.paths import BELLE_DIR
+from tests.fixtures.paths import require_belle
 from tests.fixtures.tiny_models import build_tiny_paraformer_dir, build_tiny_whisper_pt
 
 
@@ -22,9 +22,7 @@ def tiny_paraformer_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def belle_dir() -> Path:
     """The original BELLE-eval-S2S folder (test.tsv + wav/); read only, never copied into the project."""
-    if not (BELLE_DIR / "test.tsv").is_file() or not (BELLE_DIR / "wav").is_dir():
-        pytest.skip(f"BELLE-eval-S2S source not found at {BELLE_DIR} (../shared next to the repo)")
-    return BELLE_DIR
+    return require_belle()
 
 
 @pytest.fixture
@@ -38,3 +36,14 @@ def hub_server():
 
     with running_hub() as hub:
         yield hub
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say loudly which tests did not run and why (a missing browser, data folder or package)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    terminalreporter.write_sep("!", f"{len(skipped)} TEST(S) NOT RUN", red=True, bold=True)
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        terminalreporter.write_line(f"NOT RUN {report.nodeid}: {reason.removeprefix('Skipped: ')}", yellow=True)

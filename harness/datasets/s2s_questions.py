@@ -65,6 +65,7 @@ class InstructS2SEval:
 def build_english_questions(out_dir: str | Path, tts: str = "piper-en_US-joe-medium") -> Path:
     """Speak the shipped questions with a registered TTS model into ``out_dir`` (test.tsv + wav/)."""
     from harness.audio import write_wav
+    from harness.paths import safe_name
     from harness.registry import MODELS
 
     out = Path(out_dir)
@@ -73,7 +74,7 @@ def build_english_questions(out_dir: str | Path, tts: str = "piper-en_US-joe-med
     model.ensure_loaded()
     audios = model.synthesize([item.text for item in load.items], "en")
     for item, audio in zip(load.items, audios):
-        write_wav(out / "wav" / f"{item.id}.wav", audio.samples, audio.sample_rate)
+        write_wav(out / "wav" / safe_name(item.id, ".wav"), audio.samples, audio.sample_rate)
     shutil.copyfile(_shipped_questions(), out / "test.tsv")
     return out
 

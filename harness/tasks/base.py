@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.audio import AudioPolicy
+from harness.errors import MEASUREMENT, SYSTEM
 from harness.manifest import ManifestItem
 from harness.options import ConfigError, RunOptions
 from harness.tasks.spec import TaskSpec
@@ -23,6 +24,9 @@ class Stage:
     upstream: tuple[str, ...] = ()             # stages whose successful outputs this one reads
     batch_size: int = 1
     models: tuple[Any, ...] = ()               # models loaded (once) before the first batch runs
+    # Whose failure a failed sample of this stage is, unless the error says otherwise (harness.errors):
+    # the system under test's stages fail as SYSTEM, judges' stages as MEASUREMENT.
+    fails_as: str = SYSTEM
 
 
 @dataclass
@@ -85,7 +89,8 @@ class Task:
 def walk_stages(records: dict[str, dict[str, dict]], stage_names, item_id: str):
     """Each stage's output for one sample, in stage order, and the first failure along the way (or None).
 
-    A stage with no record for the sample (its upstream failed, or it never ran) counts as ``not_run``.
+    A stage with no record for the sample while its upstream succeeded (a run stopped early) counts as
+    ``not_run``, a measurement failure: the result is incomplete until a rerun fills it.
     """
     outputs: dict[str, dict] = {}
     failed = None
@@ -94,7 +99,8 @@ def walk_stages(records: dict[str, dict[str, dict]], stage_names, item_id: str):
             continue
         rec = records[stage].get(item_id)
         if rec is None:
-            failed = failed or {"stage": stage, "code": "not_run", "message": "no record (upstream failed)"}
+            failed = failed or {"stage": stage, "code": "not_run", "message": "no record (the run stopped early)",
+                                "kind": MEASUREMENT}
         elif rec["error"]:
             failed = failed or rec["error"]
         else:

@@ -27,9 +27,11 @@ import numpy as np
 
 from harness import provenance
 from harness.audio import item_audio
+from harness.errors import MEASUREMENT, SYSTEM
+from harness.failures import RULES, coverage, kind_of, mark
+from harness.model import respond_kwargs
 from harness.options import ConfigError
 from harness.tasks.base import Stage, StageContext, Task
-from harness.model import respond_kwargs
 
 SECONDS = ("first_text_token", "first_unit", "first_audio")
 OPTION_KEYS = {"warmup", "out_lang"}
@@ -66,14 +68,21 @@ class LatencyTask(Task):
 
         def respond(items, upstream, ctx: StageContext):
             if not self._warmed:  # warm-up: caches, kernels, lazy loads; never recorded
-                for item in items[: self.warmup]:
-                    model.respond(item_audio(item, model.input_sample_rate, policy).samples, None,
-                                  self._lang(item), **respond_kwargs(model, item))
                 self._warmed = True
+                for item in items[: self.warmup]:
+                    try:
+                        model.respond(item_audio(item, model.input_sample_rate, policy).samples, None,
+                                      self._lang(item), **respond_kwargs(model, item))
+                    except Exception:  # noqa: BLE001 -- the timed request of this sample records its failure
+                        continue
             out: list[Any] = []
             for item in items:
                 try:
                     samples = item_audio(item, model.input_sample_rate, policy).samples
+                except Exception as exc:  # an unreadable question is the measurement's problem
+                    out.append(mark(exc, MEASUREMENT))
+                    continue
+                try:
                     response = model.respond(samples, None, self._lang(item), **respond_kwargs(model, item))
                     events = dict(response.events)
                     first_audio, source = self._first_audio(response, events)
@@ -92,13 +101,14 @@ class LatencyTask(Task):
                       respond, batch_size=max(self.options.batch_size, self.warmup), models=(model,))]
 
     def summarize(self, items, records) -> dict[str, Any]:
-        samples, ok = [], []
+        samples, ok, system = [], [], 0
         for item in items:
             rec = records["respond"].get(item.id)
             row: dict[str, Any] = {"id": item.id, "lang": item.lang}
             if rec is None or rec["error"]:
-                row.update(status="failed", error=rec["error"] if rec else {"stage": "respond", "code": "not_run",
-                                                                           "message": "no record"})
+                row.update(status="failed", error=rec["error"] if rec else {
+                    "stage": "respond", "code": "not_run", "message": "no record (the run stopped early)",
+                    "kind": MEASUREMENT})
             else:
                 out, events = rec["output"], rec["output"]["events"]
                 # Seconds carry an "_s" suffix in rows and metric names (the leaderboard's latency columns).
@@ -107,29 +117,50 @@ class LatencyTask(Task):
                 row.update(first_audio_s=out["first_audio"], first_audio_source=out["first_audio_source"],
                            rtf=out["rtf"], units=out["units"], malformed=out["malformed"],
                            tokens_before_first_audio=events.get("tokens_before_first_chunk_end"))
-                if row["tokens_before_first_audio"] is None:  # no speech: no first audio to time
-                    row.update(status="failed", error={"stage": "respond", "code": "no_speech",
+                if row["tokens_before_first_audio"] is None:  # no speech: the system never produced audio
+                    row.update(status="failed", error={"stage": "respond", "code": "no_speech", "kind": SYSTEM,
                                                        "message": "the answer has no speech units"})
                 else:
                     row["status"] = "ok"
                     ok.append(row)
+            system += row["status"] == "failed" and kind_of(row["error"]) == SYSTEM
             samples.append(row)
+        measurement = len(samples) - len(ok) - system
         metrics = []
-        lang = ",".join(sorted({r["lang"] for r in ok})) or "-"
+        lang = ",".join(sorted({r["lang"] for r in samples})) or "-"
         for name, unit in (("tokens_before_first_audio", "tokens"), ("tokens_before_first_unit", "tokens"),
                            *((f"{key}_s", "seconds") for key in SECONDS), ("rtf", "ratio")):
-            values = np.asarray([r[name] for r in ok if r.get(name) is not None], dtype=np.float64)
+            values = [r[name] for r in ok if r.get(name) is not None]
+            with_failures = np.asarray(values + [np.inf] * system, dtype=np.float64)
             for how in ("p50", "p95", "mean"):
-                value = (float(np.percentile(values, int(how[1:]))) if how != "mean" else float(values.mean())) \
-                    if len(values) else None
+                if how == "mean":  # a mean with +inf says nothing: completed requests only (labelled)
+                    value = float(np.mean(values)) if values else None
+                else:
+                    value = _percentile(with_failures, int(how[1:]))
                 metrics.append({"name": name, "lang": lang, "aggregation": how, "unit": unit, "value": value,
-                                "ci95": None, "n": len(values),
+                                "ci95": None, "n": len(values) + (system if how != "mean" else 0),
+                                "coverage": coverage(len(values), system, measurement),
+                                "scored_only": {"value": _percentile(np.asarray(values, dtype=np.float64), int(how[1:]))
+                                                if how != "mean" else value, "n": len(values)},
+                                "failure_rule": RULES["latency"],
                                 "headline": how == "p50" and name in ("tokens_before_first_audio", "first_audio_s")})
         chain = (self.model.describe().get("generation") or {}).get("chain")
         info = {"latency": {"warmup": self.warmup, "chain": chain, "hardware": provenance.hardware(),
                             "first_audio_sources": sorted({r["first_audio_source"] for r in ok}),
                             "definitions": __doc__.split("Definitions")[1].split("Warm-up")[0].strip()}}
         return {"metrics": metrics, "samples": samples, "info": info}
+
+
+def _percentile(values: np.ndarray, q: int) -> float | None:
+    """numpy's linear percentile; None when there are no values or it reaches a failure's +inf."""
+    if not len(values):
+        return None
+    x = np.sort(values)
+    h = (len(x) - 1) * q / 100.0
+    lo = int(np.floor(h))
+    frac = h - lo
+    value = x[lo] if frac == 0 else x[lo] + frac * (x[lo + 1] - x[lo])
+    return None if not np.isfinite(value) else float(value)
 
 
 def _metric(results: dict, name: str, how: str) -> float | None:

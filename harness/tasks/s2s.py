@@ -5,11 +5,14 @@ Stages (each cached per sample; changing a judge re-runs only what follows it):
   transcribe the answer's ASR judge (per answer language, language forced) -> speech transcript
   lid        cross-lingual tasks: a multilingual Whisper transcribes with the language left to Whisper
              (lang=None), so the speech channel's language is measured, not assumed
-  llm_judge  the LLM judge scores the text channel and the speech transcript against the question
+  judge_text the LLM judge scores the text channel against the question
+  judge_speech  ... and the speech transcript (each channel its own stage: one channel failing never drops
+             the other channel's score)
   utmos      only when a UTMOS model is present (harness.judges.utmos)
 Then: LLM score per channel (mean, bootstrap CI), ASR-WER/CER of the speech transcript against the model's
-own text channel, off-target ratio per channel (cross-lingual), UTMOS; a judge that fails after its
-retries fails the sample at ``llm_judge`` with the judge's code, never a score of 0.
+own text channel, off-target ratio per channel (cross-lingual), UTMOS. Failures per channel (harness.failures):
+the system's (no answer, empty text, no/silent/NaN/over-long speech) score the scale's minimum; a judge that
+fails after its retries is the measurement's: left out, counted, and the result is incomplete.
 """
 from __future__ import annotations
 
@@ -17,15 +20,18 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from harness.audio import AudioError, AudioPolicy, item_audio, read_audio, write_wav
-from harness.judges import JudgeError, build_llm_judge
+from harness.audio import AudioPolicy, check_and_resample, item_audio, read_audio, write_wav
+from harness.errors import MEASUREMENT, CodedError, SystemFailure
+from harness.failures import mark
+from harness.judges import build_llm_judge
 from harness.judges.utmos import find_utmos
 from harness.manifest import ManifestItem
+from harness.model import respond_kwargs
 from harness.options import ConfigError
+from harness.paths import safe_name
 from harness.tasks.base import Stage, StageContext, Task
 from harness.tasks.s2s_metrics import summarize_s2s
 from harness.tasks.wer import transcribe_batch
-from harness.model import respond_kwargs
 
 OPTION_KEYS = {"out_lang", "llm_judge", "prompt", "utmos", "answer_max_seconds", "instruction", "lid_judge"}
 
@@ -37,7 +43,10 @@ def _to_simplified(text: str) -> str:
 
 
 class S2STask(Task):
-    stage_names = ("respond", "transcribe", "lid", "llm_judge", "utmos")
+    stage_names = ("respond", "transcribe", "lid", "judge_text", "judge_speech", "utmos")
+    # Each channel's chain of stages: the first failure along it is that channel's failure.
+    channel_stages = {"text": ("respond", "judge_text"), "speech": ("respond", "transcribe", "judge_speech"),
+                      "lid": ("respond", "lid"), "utmos": ("respond", "utmos")}
 
     # -- configuration (plan time: nothing loaded) ---------------------------------------------------
     def configure(self) -> None:
@@ -100,27 +109,26 @@ class S2STask(Task):
             for item in items:
                 try:
                     audio = item_audio(item, model.input_sample_rate, question_policy)
+                except Exception as exc:  # an unreadable question is the measurement's problem, not the model's
+                    out.append(mark(exc, MEASUREMENT))
+                    continue
+                try:
                     response = model.respond(audio.samples, self.instruction, self.answer_lang(item),
                                              **respond_kwargs(model, item))
                 except Exception as exc:  # this sample fails alone, with its reason
                     out.append(exc)
                     continue
-                record = {"text": response.text, "units": list(response.units), "events": dict(response.events),
+                record = {"text": response.text or "", "units": list(response.units), "events": dict(response.events),
                           "malformed": response.malformed, "audio": None, "warnings": audio.warnings}
-                if response.audio is not None and response.audio.samples.size:
-                    path = ctx.artifact_dir / f"{item.id}.wav"
-                    write_wav(path, response.audio.samples, response.audio.sample_rate)
-                    record.update(audio=str(path.relative_to(ctx.output_dir)),
-                                  sample_rate=response.audio.sample_rate, seconds=round(response.audio.seconds, 4))
+                record.update(self._answer_audio(response, item, ctx))
                 out.append(record)
             return out
 
         def answer_audio(ctx, upstream, judge):
             def load(item):
                 rec = upstream["respond"][item.id]
-                if not rec.get("audio"):
-                    raise AudioError("no_audio", f"the model gave no speech for {item.id}"
-                                                 + (f" (malformed: {rec['malformed']})" if rec.get("malformed") else ""))
+                if rec.get("speech_error"):  # no, empty, silent, NaN or over-long speech: the system's failure
+                    raise SystemFailure(rec["speech_error"]["code"], rec["speech_error"]["message"])
                 return read_audio(Path(ctx.output_dir) / rec["audio"], judge.input_sample_rate, answer_policy)
             return load
 
@@ -131,40 +139,44 @@ class S2STask(Task):
                 groups[self.answer_lang(item)].append(i)
             for lang, idx in groups.items():
                 res = transcribe_batch(judges[lang], [items[i] for i in idx], lang,
-                                       answer_audio(ctx, upstream, judges[lang]))
+                                       answer_audio(ctx, upstream, judges[lang]), load_fails_as=MEASUREMENT)
                 for i, r in zip(idx, res):
                     out[i] = r
             return out
 
         def lid(items, upstream, ctx: StageContext):
             # lang=None: the Whisper adapters then let Whisper detect the language before transcribing.
-            return transcribe_batch(self.lid_judge, items, None, answer_audio(ctx, upstream, self.lid_judge))
+            return transcribe_batch(self.lid_judge, items, None, answer_audio(ctx, upstream, self.lid_judge),
+                                    load_fails_as=MEASUREMENT)
 
-        def llm_judge(items, upstream, ctx: StageContext):
-            jobs, owners = [], []
-            for i, item in enumerate(items):
-                text = upstream["respond"][item.id]["text"]
-                speech = upstream["transcribe"][item.id]["text"]
-                if self.answer_lang(item) == "zh":
-                    speech = _to_simplified(speech)  # Whisper sometimes writes traditional characters
-                if text.strip():  # a model without a text channel is judged on speech only
-                    jobs.append((item.text, text))
-                    owners.append((i, "text"))
-                jobs.append((item.text, speech))
-                owners.append((i, "speech"))
-            scored = self.llm_judge.score_many(self.judge_settings, jobs)
-            out: list[Any] = [{"text": None, "speech": None} for _ in items]
-            for (i, channel), result in zip(owners, scored):
-                if isinstance(out[i], JudgeError):
-                    continue
-                out[i] = result if isinstance(result, JudgeError) else {**out[i], channel: result}
-            return out
+        def judge(channel: str):
+            def run(items, upstream, ctx: StageContext):
+                out: list[Any] = [None] * len(items)
+                jobs, owners = [], []
+                for i, item in enumerate(items):
+                    if channel == "text":
+                        answer = upstream["respond"][item.id]["text"]
+                    else:
+                        answer = upstream["transcribe"][item.id]["text"]
+                        if self.answer_lang(item) == "zh":
+                            answer = _to_simplified(answer)  # Whisper sometimes writes traditional characters
+                    if channel == "text" and not answer.strip():  # URO-Bench scores empty answers at the minimum
+                        out[i] = SystemFailure("empty_text", f"the model gave no text answer for {item.id}")
+                        continue
+                    jobs.append((item.text, answer))
+                    owners.append(i)
+                for i, result in zip(owners, self.llm_judge.score_many(self.judge_settings, jobs)):
+                    out[i] = result  # a JudgeError is the measurement's failure (this stage's kind)
+                return out
+            return run
 
         def utmos(items, upstream, ctx: StageContext):
             out: list[Any] = []
             for item in items:
                 rec = upstream["respond"][item.id]
                 try:
+                    if rec.get("speech_error"):
+                        raise SystemFailure(rec["speech_error"]["code"], rec["speech_error"]["message"])
                     audio = read_audio(Path(ctx.output_dir) / rec["audio"], None, answer_policy)
                     out.append({"utmos": self.utmos.score(audio.samples, audio.sample_rate)})
                 except Exception as exc:
@@ -178,20 +190,39 @@ class S2STask(Task):
                   respond, batch_size=self.options.batch_size, models=(model,)),
             Stage("transcribe", {"judges": judge_ids, "audio_policy": answer_policy.__dict__,
                                  "out_lang": self.out_lang}, transcribe, upstream=("respond",),
-                  batch_size=self.options.batch_size, models=tuple(judges[lang] for lang in sorted(judges)))]
+                  batch_size=self.options.batch_size, models=tuple(judges[lang] for lang in sorted(judges)),
+                  fails_as=MEASUREMENT)]
         if self.lid_judge is not None:
             stages.append(Stage("lid", {"lid_judge": self.lid_judge.describe(), "language": "auto",
                                         "audio_policy": answer_policy.__dict__}, lid, upstream=("respond",),
-                                batch_size=self.options.batch_size, models=(self.lid_judge,)))
-        stages.append(Stage("llm_judge", {"judge": self.llm_judge.describe(),
-                                          "settings": self.judge_settings.describe(), "zh_to_simplified": True},
-                            llm_judge, upstream=("respond", "transcribe"),
-                            batch_size=max(self.options.batch_size, 2 * self.llm_judge.concurrency),
-                            models=(self.llm_judge,)))
+                                batch_size=self.options.batch_size, models=(self.lid_judge,), fails_as=MEASUREMENT))
+        judged = {"judge": self.llm_judge.describe(), "settings": self.judge_settings.describe()}
+        judge_batch = max(self.options.batch_size, 2 * self.llm_judge.concurrency)
+        stages.append(Stage("judge_text", judged, judge("text"), upstream=("respond",), batch_size=judge_batch,
+                            models=(self.llm_judge,), fails_as=MEASUREMENT))
+        stages.append(Stage("judge_speech", {**judged, "zh_to_simplified": True}, judge("speech"),
+                            upstream=("respond", "transcribe"), batch_size=judge_batch, models=(self.llm_judge,),
+                            fails_as=MEASUREMENT))
         if self.utmos is not None:
             stages.append(Stage("utmos", {"utmos": self.utmos.describe()}, utmos, upstream=("respond",),
-                                batch_size=self.options.batch_size, models=(self.utmos,)))
+                                batch_size=self.options.batch_size, models=(self.utmos,), fails_as=MEASUREMENT))
         return stages
+
+    def _answer_audio(self, response, item: ManifestItem, ctx: StageContext) -> dict[str, Any]:
+        """Check the spoken answer (no/empty/silent/NaN/over-long speech is the system's failure of the speech
+        channel, kept apart so the text channel is still scored) and write it under a safe name."""
+        if response.audio is None:
+            return {"speech_error": {"code": "no_audio", "message": f"the model gave no speech for {item.id}" + (
+                f" (malformed: {response.malformed})" if response.malformed else "")}}
+        try:
+            audio = check_and_resample(response.audio, f"{self.model.name}'s answer to {item.id}", None,
+                                       self.answer_policy)
+        except CodedError as exc:
+            return {"speech_error": {"code": exc.code, "message": str(exc)}}
+        path = ctx.artifact_dir / safe_name(item.id, ".wav")
+        write_wav(path, audio.samples, audio.sample_rate)
+        return {"audio": str(path.relative_to(ctx.output_dir)), "sample_rate": audio.sample_rate,
+                "seconds": round(audio.seconds, 4)}
 
     def summarize(self, items, records):
         return summarize_s2s(self, items, records)

@@ -1,13 +1,18 @@
 """From the S2S stage records to results: per-sample rows and metric rows (each labelled with its channel).
 
+Each channel of a sample has its own status (``channels``: text, speech, and lid for cross-lingual tasks): the
+first failure along that channel's stages (S2STask.channel_stages). A system failure stays in the headline at
+the metric's worst value; a measurement failure leaves that channel's figure and makes the result incomplete
+(harness.failures; every row says its ``failure_rule`` and ``coverage`` and gives a ``scored_only`` value).
+
 Metric rows (``unit`` says how to read ``value``):
 - ``judge_score`` (text / speech channel): mean judge score on the prompt's scale, bootstrap 95 % CI;
 - ``text_speech_wer`` (en) / ``text_speech_cer`` (zh): the speech transcript against the model's own text
   channel (asr-default normalizer), corpus (headline) and mean-utterance; samples whose text channel is empty
-  after normalization are left out and counted;
+  after normalization are left out and counted (there is nothing to compare with);
 - ``off_target_ratio`` (text / speech), cross-lingual tasks: share of answers whose detected language is not
-  the requested one (speech: the language-ID judge's free transcript; harness.langid's Han-ratio rule);
-  answers with no letters are left out and counted as ``undetermined``;
+  the requested one (speech: the language-ID judge's free transcript; harness.langid's Han-ratio rule); a
+  missing answer counts as off-target; non-empty answers with no letters are left out as ``undetermined``;
 - ``utmos`` (speech) when a UTMOS model ran; ``malformed_ratio``: responses the model flagged as malformed.
 """
 from __future__ import annotations
@@ -15,29 +20,28 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import numpy as np
-
 from harness import langid
-from harness.metrics import AGGREGATIONS, aggregate, bootstrap_interval, edit_counts
+from harness.errors import MEASUREMENT, SYSTEM
+from harness.failures import kind_of, mean_row, rate_rows
+from harness.metrics import edit_counts
 from harness.normalize import get_normalizer
 from harness.tasks.base import walk_stages
 
 
-def _mean_row(task, name: str, lang: str, channel: str | None, values: list[float], unit: str,
-              headline: bool, **extra) -> dict[str, Any]:
-    arr = np.asarray(values, dtype=np.float64)
-    ones = np.ones_like(arr)
-    ci = (bootstrap_interval(arr, ones, "mean-utterance", n_resamples=task.options.bootstrap_resamples,
-                             seed=task.options.seed) if task.options.bootstrap_resamples and len(arr) else None)
-    return {"name": name, "lang": lang, "channel": channel, "aggregation": "mean", "headline": headline,
-            "unit": unit, "value": float(arr.mean()) if len(arr) else None, "ci95": list(ci) if ci else None,
-            "n": len(arr), **extra}
+def _channel(records, stages, item_id: str) -> tuple[dict[str, dict], dict[str, Any]]:
+    outputs, failed = walk_stages(records, stages, item_id)
+    return outputs, ({"status": "ok"} if failed is None else {"status": f"{kind_of(failed)}_failure", "error": failed})
 
 
 def _sample_row(task, item, records) -> dict[str, Any]:
     lang = task.answer_lang(item)
     row: dict[str, Any] = {"id": item.id, "lang": item.lang, "answer_lang": lang, "question": item.text}
-    outputs, failed = walk_stages(records, task.stage_names, item.id)
+    outputs: dict[str, dict] = {}
+    channels: dict[str, dict[str, Any]] = {}
+    for channel, stages in task.channel_stages.items():
+        if all(stage in records for stage in stages):
+            found, channels[channel] = _channel(records, stages, item.id)
+            outputs.update(found)
     for stage, out in outputs.items():
         if stage == "respond":
             row.update(text=out["text"], audio=out["audio"], audio_seconds=out.get("seconds"),
@@ -48,17 +52,23 @@ def _sample_row(task, item, records) -> dict[str, Any]:
             row["transcript"] = out["text"]
         elif stage == "lid":
             row["lid_transcript"] = out["text"]
-        elif stage == "llm_judge":
-            for channel in ("text", "speech"):
-                if out[channel] is not None:
-                    row[f"judge_score_{channel}"] = out[channel]["score"]
-                    row[f"judge_reply_{channel}"] = out[channel]["replies"][0][:500]
+        elif stage in ("judge_text", "judge_speech"):
+            channel = stage.split("_", 1)[1]
+            row[f"judge_score_{channel}"] = out["score"]
+            row[f"judge_reply_{channel}"] = out["replies"][0][:500]
         elif stage == "utmos":
             row["utmos"] = out["utmos"]
-    row["status"] = "failed" if failed else "ok"
-    if failed:
-        row["error"] = failed
+    row["channels"] = channels
+    errors = [c["error"] for c in channels.values() if "error" in c]
+    row["status"] = "failed" if errors else "ok"
+    if errors:  # the sample's error: a measurement failure first (it decides completeness), else the first one
+        row["error"] = next((e for e in errors if kind_of(e) == MEASUREMENT), errors[0])
     return row
+
+
+def _failures(rows: list[dict], channel: str) -> tuple[int, int]:
+    kinds = [kind_of(r["channels"][channel].get("error")) for r in rows if channel in r["channels"]]
+    return kinds.count(SYSTEM), kinds.count(MEASUREMENT)
 
 
 def summarize_s2s(task, items, records) -> dict[str, Any]:
@@ -67,72 +77,105 @@ def summarize_s2s(task, items, records) -> dict[str, Any]:
     cross = task.lid_judge is not None
     by_lang: dict[str, list[dict]] = defaultdict(list)
     for row in samples:
-        if row["status"] == "ok":
-            by_lang[row["answer_lang"]].append(row)
+        by_lang[row["answer_lang"]].append(row)
+    # A system with no text channel at all (speech only) has no text figures, rather than all-minimum ones.
+    has_text = any(r.get("text", "").strip() for r in samples)
     metrics: list[dict[str, Any]] = []
-    scale = "{:g}-{:g}".format(*task.judge_settings.prompt.scale)
+    low, high = task.judge_settings.prompt.scale
+    scale = f"{low:g}-{high:g}"
     for lang in sorted(by_lang):
         rows = by_lang[lang]
-        for channel in ("speech", "text"):
+        for channel in ("speech", "text") if has_text else ("speech",):
             values = [r[f"judge_score_{channel}"] for r in rows if f"judge_score_{channel}" in r]
-            if values:
-                metrics.append(_mean_row(task, "judge_score", lang, channel, values, f"score {scale}", True,
-                                         prompt=task.judge_settings.prompt.name,
-                                         judge=task.llm_judge.describe()["id"]))
+            system, measurement = _failures(rows, channel)
+            metrics.append(mean_row(task.options, {"name": "judge_score", "lang": lang, "channel": channel,
+                                                   "headline": True, "unit": f"score {scale}",
+                                                   "prompt": task.judge_settings.prompt.name,
+                                                   "judge": task.llm_judge.describe()["id"]},
+                                    values, system, measurement, float(low), "judge_score"))
         metrics.extend(_consistency_rows(task, normalizer, lang, rows))
         if cross:
-            metrics.extend(_off_target_rows(task, lang, rows))
+            metrics.extend(_off_target_rows(task, lang, rows, has_text))
         if task.utmos is not None:
             values = [r["utmos"] for r in rows if "utmos" in r]
-            metrics.append(_mean_row(task, "utmos", lang, "speech", values, "MOS 1-5", True,
-                                     model=task.utmos.describe()["id"]))
-        flagged = [float(bool(r.get("malformed"))) for r in rows]
-        metrics.append(_mean_row(task, "malformed_ratio", lang, None, flagged, "rate", False))
+            system, measurement = _failures(rows, "utmos")
+            metrics.append(mean_row(task.options, {"name": "utmos", "lang": lang, "channel": "speech",
+                                                   "headline": True, "unit": "MOS 1-5",
+                                                   "model": task.utmos.describe()["id"]},
+                                    values, system, measurement, 1.0, "mos"))
+        responded = [r for r in rows if "text" in r]
+        metrics.append(mean_row(task.options, {"name": "malformed_ratio", "lang": lang, "channel": None,
+                                               "headline": False, "unit": "rate"},
+                                [float(bool(r.get("malformed"))) for r in responded], 0, 0, None, "judge_score")
+                       | {"failure_rule": "over responses the model returned"})
     judge_info = {**task.llm_judge.describe(), **task.judge_settings.describe(),
                   "requests_this_run": dict(task.llm_judge.stats)}
     info = {"llm_judge": judge_info,
             "utmos": task.utmos.describe() if task.utmos is not None
             else {"status": "unavailable", "reason": task.utmos_reason},
-            "answer_language": task.out_lang}
+            "answer_language": task.out_lang, "text_channel": "present" if has_text else "absent"}
     if cross:
         info["language_id"] = {**langid.describe(), "speech_transcribed_by": task.lid_judge.describe()["id"]}
     return {"metrics": metrics, "samples": samples, "info": info}
 
 
 def _consistency_rows(task, normalizer, lang: str, rows: list[dict]) -> list[dict[str, Any]]:
-    errors, lengths, skipped = [], [], 0
+    """Speech transcript vs the model's own text: rows whose speech failed as the system's count as every text
+    token deleted; a transcription that failed as the measurement's is left out."""
+    errors, lengths, failed_lens, measurement, skipped = [], [], [], 0, 0
     for row in rows:
-        ref = normalizer(row.get("text", ""), lang, "ref")
+        speech = row["channels"].get("speech", {})
+        if "text" not in row:  # no response at all: nothing to compare (its failure counts in judge_score)
+            continue
+        ref = normalizer(row["text"], lang, "ref")
         if not ref:
             skipped += 1  # no text channel to compare with
             continue
-        counts = edit_counts(ref, normalizer(row.get("transcript", ""), lang, "hyp"))
+        if "transcript" not in row:
+            if kind_of(speech.get("error")) == SYSTEM:
+                failed_lens.append(len(ref))
+            else:
+                measurement += 1
+            continue
+        counts = edit_counts(ref, normalizer(row["transcript"], lang, "hyp"))
         row["text_speech_errors"], row["text_speech_ref_len"] = counts.errors, counts.ref_len
         errors.append(counts.errors)
         lengths.append(counts.ref_len)
-    if not errors:
+    if not errors and not failed_lens:
         return []
-    errs, lens = np.asarray(errors, dtype=np.float64), np.asarray(lengths, dtype=np.float64)
-    out = []
-    for how in sorted(AGGREGATIONS, key=lambda a: a != "corpus"):
-        ci = (bootstrap_interval(errs, lens, how, n_resamples=task.options.bootstrap_resamples, seed=task.options.seed)
-              if task.options.bootstrap_resamples else None)
-        out.append({"name": "text_speech_cer" if lang == "zh" else "text_speech_wer", "lang": lang,
-                    "channel": "speech", "aggregation": how, "headline": how == "corpus", "unit": "rate",
-                    "value": aggregate(errs, lens, how), "ci95": list(ci) if ci else None, "n": len(errs),
-                    "ref_tokens": int(lens.sum()), "errors": int(errs.sum()), "skipped_empty_text": skipped,
-                    "reference": "the model's text channel"})
-    return out
+    base = {"name": "text_speech_cer" if lang == "zh" else "text_speech_wer", "lang": lang, "channel": "speech",
+            "unit": "rate", "reference": "the model's text channel", "skipped_empty_text": skipped}
+    return rate_rows(task.options, base, errors, lengths, failed_lens, measurement, "corpus", rule="text_speech")
 
 
-def _off_target_rows(task, lang: str, rows: list[dict]) -> list[dict[str, Any]]:
+def _off_target_rows(task, lang: str, rows: list[dict], has_text: bool) -> list[dict[str, Any]]:
     out = []
-    for channel, key in (("text", "text"), ("speech", "lid_transcript")):
-        detected = [langid.detect_language(r.get(key, "")) for r in rows]
-        for row, value in zip(rows, detected):
-            row[f"detected_lang_{channel}"] = value
-        known = [float(d != lang) for d in detected if d != "unknown"]
-        counts = {code: detected.count(code) for code in sorted(set(detected))}
-        out.append(_mean_row(task, "off_target_ratio", lang, channel, known, "rate", True,
-                             undetermined=detected.count("unknown"), detected=counts))
+    for channel, key, chain in (("text", "text", "text"), ("speech", "lid_transcript", "lid")):
+        if channel == "text" and not has_text:
+            continue
+        values, undetermined, system, measurement, detected = [], 0, 0, 0, []
+        for row in rows:
+            error = row["channels"].get(chain, {}).get("error") if channel == "speech" else None
+            answer = row.get(key)
+            if channel == "text" and "text" not in row:
+                error = row["channels"]["text"].get("error")
+            if error is not None and kind_of(error) == MEASUREMENT:
+                measurement += 1
+                continue
+            if error is not None or not (answer or "").strip():  # a missing answer counts as off-target
+                row[f"detected_lang_{channel}"] = "none"
+                system += 1
+                continue
+            found = langid.detect_language(answer)
+            row[f"detected_lang_{channel}"] = found
+            detected.append(found)
+            if found == "unknown":
+                undetermined += 1
+            else:
+                values.append(float(found != lang))
+        metric = mean_row(task.options, {"name": "off_target_ratio", "lang": lang, "channel": channel,
+                                         "headline": True, "unit": "rate"},
+                          values, system, measurement, 1.0, "off_target_ratio")
+        metric.update(undetermined=undetermined, detected={c: detected.count(c) for c in sorted(set(detected))})
+        out.append(metric)
     return out

@@ -9,15 +9,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from harness.audio import item_audio, read_audio, write_wav
+from harness.audio import check_and_resample, item_audio, read_audio, write_wav
+from harness.errors import MEASUREMENT, SYSTEM, CodedError
+from harness.failures import kind_of, mark, rate_rows
 from harness.manifest import ManifestItem
-from harness.metrics import AGGREGATIONS, aggregate, bootstrap_interval, edit_counts
+from harness.metrics import edit_counts
+from harness.model import sample_kwargs
 from harness.normalize import get_normalizer
 from harness.options import ConfigError
+from harness.paths import safe_name
 from harness.tasks.base import Stage, StageContext, Task, walk_stages
-from harness.model import sample_kwargs
 
 
 def _by_lang(items: list[ManifestItem]) -> dict[str, list[int]]:
@@ -27,19 +28,28 @@ def _by_lang(items: list[ManifestItem]) -> dict[str, list[int]]:
     return groups
 
 
-def transcribe_batch(model, items: list[ManifestItem], lang: str, load) -> list[Any]:
-    """Load each item's audio (a bad file fails that item only), then one model call for the good ones."""
+def judge_window_warning(model, audio) -> list[str]:
+    """A judge that hears only its first N seconds (transformers Whisper: 30 s) flags longer audio, never refuses."""
+    window = getattr(model, "window_seconds", None)
+    if window and audio.seconds > window:
+        return [f"judged on the first {window:g} s of {audio.seconds:.1f} s ({model.name}'s window)"]
+    return []
+
+
+def transcribe_batch(model, items: list[ManifestItem], lang: str, load, load_fails_as: str | None = None) -> list[Any]:
+    """Load each item's audio (a bad file fails that item only, as ``load_fails_as`` when given), then one model
+    call for the good ones."""
     outputs: list[Any] = [None] * len(items)
     arrays, positions, warnings = [], [], []
     for pos, item in enumerate(items):
         try:
             audio = load(item)
         except Exception as exc:  # AudioError and friends: recorded for this sample
-            outputs[pos] = exc
+            outputs[pos] = mark(exc, load_fails_as) if load_fails_as else exc
             continue
         arrays.append(audio.samples)
         positions.append(pos)
-        warnings.append(audio.warnings)
+        warnings.append(audio.warnings + judge_window_warning(model, audio))
     if arrays:
         texts = model.transcribe(arrays, lang, **sample_kwargs(model, [items[p] for p in positions]))
         if len(texts) != len(arrays):
@@ -60,13 +70,16 @@ class WERTask(Task):
             for item in items:
                 hyp = upstream[self.hypothesis_stage][item.id]["text"]
                 try:
-                    ref_tokens = normalizer(item.text, item.lang, "ref")
-                    hyp_tokens = normalizer(hyp, item.lang, "hyp")
-                    counts = edit_counts(ref_tokens, hyp_tokens)
-                except ValueError as exc:
-                    exc.code = "empty_reference" if "empty" in str(exc) else "normalizer"
+                    ref_tokens = _reference_tokens(normalizer, item)
+                except CodedError as exc:
                     out.append(exc)
                     continue
+                try:
+                    hyp_tokens = normalizer(hyp, item.lang, "hyp")
+                except ValueError as exc:  # output that cannot be scored is the system's
+                    out.append(CodedError("unscorable_output", f"{item.id}: {exc}", kind=SYSTEM))
+                    continue
+                counts = edit_counts(ref_tokens, hyp_tokens)
                 out.append({"errors": counts.errors, "ref_len": counts.ref_len,
                             "substitutions": counts.substitutions, "deletions": counts.deletions,
                             "insertions": counts.insertions, "rate": counts.rate,
@@ -77,7 +90,10 @@ class WERTask(Task):
                      score, upstream=(self.hypothesis_stage,), batch_size=256)
 
     def summarize(self, items, records):
-        samples, per_lang = [], defaultdict(lambda: ([], []))
+        normalizer = get_normalizer(self.spec.normalizer)
+        samples = []
+        per_lang: dict[str, dict[str, list]] = defaultdict(lambda: {"errors": [], "lens": [], "failed_lens": [],
+                                                                    "measurement": []})
         for item in items:
             row: dict[str, Any] = {"id": item.id, "lang": item.lang, "reference": item.text}
             outputs, failed = walk_stages(records, self.stage_names, item.id)
@@ -91,26 +107,44 @@ class WERTask(Task):
                     row["audio_seconds"] = out["seconds"]
                 elif stage == "score":
                     row.update(out)
+            group = per_lang[item.lang]
             row["status"] = "failed" if failed else "ok"
-            if failed:
-                row["error"] = failed
+            if not failed:
+                group["errors"].append(row["errors"])
+                group["lens"].append(row["ref_len"])
             else:
-                errs, lens = per_lang[item.lang]
-                errs.append(row["errors"])
-                lens.append(row["ref_len"])
+                row["error"] = failed
+                ref_len = None
+                if kind_of(failed) == SYSTEM:  # scored as every reference token deleted
+                    try:
+                        ref_len = len(_reference_tokens(normalizer, item))
+                    except CodedError as exc:  # no usable reference: the measurement's problem after all
+                        row["error"] = {**failed, "kind": MEASUREMENT, "message": f"{failed['message']}; {exc}"}
+                if ref_len is None:
+                    group["measurement"].append(item.id)
+                else:
+                    row.update(errors=ref_len, ref_len=ref_len, deletions=ref_len, rate=1.0, scored_as="all deleted")
+                    group["failed_lens"].append(ref_len)
             samples.append(row)
         metrics = []
         for lang in sorted(per_lang):
-            errs, lens = (np.asarray(v, dtype=np.float64) for v in per_lang[lang])
-            for how in sorted(AGGREGATIONS, key=lambda a: a != self.spec.aggregation):
-                value = aggregate(errs, lens, how)
-                ci = bootstrap_interval(errs, lens, how, n_resamples=self.options.bootstrap_resamples,
-                                        seed=self.options.seed) if self.options.bootstrap_resamples else None
-                metrics.append({"name": "cer" if lang == "zh" else "wer", "lang": lang, "aggregation": how,
-                                "headline": how == self.spec.aggregation, "value": value,
-                                "ci95": list(ci) if ci else None, "n": int(len(errs)),
-                                "ref_tokens": int(lens.sum()), "errors": int(errs.sum())})
+            g = per_lang[lang]
+            base = {"name": "cer" if lang == "zh" else "wer", "lang": lang, "unit": "rate"}
+            metrics.extend(rate_rows(self.options, base, g["errors"], g["lens"], g["failed_lens"],
+                                     len(g["measurement"]), self.spec.aggregation))
         return {"metrics": metrics, "samples": samples}
+
+
+def _reference_tokens(normalizer, item: ManifestItem) -> list[str]:
+    """The normalized reference; an empty or unusable one is the manifest's problem (a measurement failure)."""
+    try:
+        tokens = normalizer(item.text, item.lang, "ref")
+    except ValueError as exc:
+        raise CodedError("normalizer", f"{item.id}: reference cannot be normalized: {exc}", kind=MEASUREMENT) from None
+    if not tokens:
+        raise CodedError("empty_reference", f"{item.id}: the reference is empty after normalization; an error rate "
+                                            f"is undefined (fix or drop the manifest row)", kind=MEASUREMENT)
+    return tokens
 
 
 class ASRWERTask(WERTask):
@@ -130,7 +164,8 @@ class ASRWERTask(WERTask):
             for lang, idx in _by_lang(items).items():
                 group = [items[i] for i in idx]
                 res = transcribe_batch(model, group, lang,
-                                       lambda it: item_audio(it, model.input_sample_rate, policy))
+                                       lambda it: item_audio(it, model.input_sample_rate, policy),
+                                       load_fails_as=MEASUREMENT)  # unreadable input is not the model's fault
                 for i, r in zip(idx, res):
                     out[i] = r
             return out
@@ -161,10 +196,15 @@ class TTSWERTask(WERTask):
                 if len(audios) != len(idx):
                     raise RuntimeError(f"{model.name} returned {len(audios)} waveforms for {len(idx)} texts")
                 for i, audio in zip(idx, audios):
-                    path = ctx.artifact_dir / f"{items[i].id}.wav"
-                    write_wav(path, audio.samples, audio.sample_rate)
-                    out[i] = {"audio": str(path.relative_to(ctx.output_dir)), "sample_rate": audio.sample_rate,
-                              "seconds": round(audio.seconds, 4)}
+                    try:  # empty, silent, NaN or over-long output is the system's failure, caught here
+                        checked = check_and_resample(audio, f"{model.name}'s output for {items[i].id}", None, policy)
+                    except CodedError as exc:
+                        out[i] = exc
+                        continue
+                    path = ctx.artifact_dir / safe_name(items[i].id, ".wav")
+                    write_wav(path, checked.samples, checked.sample_rate)
+                    out[i] = {"audio": str(path.relative_to(ctx.output_dir)), "sample_rate": checked.sample_rate,
+                              "seconds": round(checked.seconds, 4)}
             return out
 
         def transcribe(items, upstream, ctx: StageContext):
@@ -185,5 +225,5 @@ class TTSWERTask(WERTask):
                       batch_size=self.options.batch_size, models=(model,)),
                 Stage("transcribe", {"judges": judge_ids, "audio_policy": policy.__dict__}, transcribe,
                       upstream=("synthesize",), batch_size=self.options.batch_size,
-                      models=tuple(judges[lang] for lang in sorted(judges))),
+                      models=tuple(judges[lang] for lang in sorted(judges)), fails_as=MEASUREMENT),
                 self._score_stage()]

@@ -52,9 +52,12 @@ def test_every_bad_sample_is_recorded_and_counted(tmp_path):
                                           "missing": 1, "manifest": 4}
     assert counts["failed_by_stage"] == {"transcribe": 7, "manifest": 4}
     assert counts["samples"] == 14 and counts["scored"] == 3 and counts["failed"] == 11
+    # Unreadable input and manifest rows are the measurement's failures, not the model's: left out, and the
+    # result says it is incomplete.
+    assert counts["measurement_failed"] == 11 and counts["system_failed"] == 0 and results["status"] == "incomplete"
     assert counts["with_warnings"] == 1  # the stereo file, downmixed
     wer = [m for m in results["metrics"] if m["headline"]][0]
-    assert wer["n"] == 3 and wer["value"] == 0.0
+    assert wer["n"] == 3 and wer["value"] == 0.0 and wer["coverage"]["total"] == 10
 
     rows = {r["id"]: r for r in map(json.loads, (tmp_path / "out" / "samples.jsonl").read_text().splitlines())}
     assert rows["stereo"]["status"] == "ok" and "downmixed 2 channels" in rows["stereo"]["warnings"][0]
@@ -77,7 +80,7 @@ def test_failures_are_cached_and_retried_on_request(tmp_path):
     sf.write(tmp_path / "wav" / "silent.wav", _tone(1.0), SR)     # the user fixes one file
     again = evaluate(RunOptions(**base))
     assert again["counts"]["failed_by_reason"]["silent"] == 1       # cached failure, not silently re-run
-    fixed = evaluate(RunOptions(**base, retry_failed=True))
+    fixed = evaluate(RunOptions(**base, retry_failed="measurement"))
     assert "silent" not in fixed["counts"]["failed_by_reason"] and fixed["counts"]["scored"] == 4
     cache = next((tmp_path / "out" / "cache").glob("transcribe-*/rank0.jsonl"))
     ids = [json.loads(line)["id"] for line in cache.read_text().splitlines()]

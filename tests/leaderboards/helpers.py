@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.fixtures.paths import unavailable
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -32,7 +32,8 @@ def copy_run(src: Path, dest: Path) -> Path:
 def chromium(args: list[str], profile: Path, timeout: int = 90) -> subprocess.CompletedProcess:
     """Run headless Chromium once with a fresh profile; skip the test when it is not installed."""
     if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium) - the HTML page is not checked in a browser")
+        unavailable(f"browser test: {CHROMIUM} not found (apt-get install chromium) - the HTML page is not checked "
+                    f"in a browser")
     profile.mkdir(parents=True, exist_ok=True)
     cmd = [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)

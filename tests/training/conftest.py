@@ -3,9 +3,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-
 # DeepSpeed compiles its CPU communication op once (about 40 s); keep it outside the repository.
 os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(Path.home() / ".cache" / "torch_extensions"))
 
@@ -20,14 +17,6 @@ CORPUS = [
     "请将用户语音转写为文字。 这是输入: 直接回答用户语音中的问题。 用中文回答用户语音中的问题。",
     "中国有多少个省？ 什么是机器学习？ 今天天气很好。",
 ]
-
-
-@pytest.fixture(scope="session")
-def belle_dir() -> Path:
-    path = SHARED / "BELLE-eval-S2S"
-    if not (path / "test.tsv").is_file():
-        pytest.skip(f"BELLE-eval-S2S not found at {path}")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -56,3 +56,22 @@ def test_interleaved_vs_full_chain_of_modality(tmp_path, belle_dir, scripted):
                  str(tmp_path / "cmp.json")]) == 0
     saved = json.loads((tmp_path / "cmp.json").read_text())
     assert saved["ratios"]["tokens_before_first_audio.mean"]["ratio"] == pytest.approx(3.0)
+
+
+def test_failed_requests_count_as_never_producing_audio(tmp_path, belle_dir, scripted):
+    """A request that fails is +inf in the percentiles (null when one falls on it), never left out."""
+    ckpts, onnx, root = scripted
+    ids = [line.split("\t")[0] for line in (belle_dir / "test.tsv").read_text(encoding="utf-8").splitlines()[1:5]]
+    args = {"inner": "cslm", "fault": "raise", "ids": f"{ids[1]},{ids[3]}", "path": str(ckpts["interleaved"]),
+            "speech_tokenizer": str(onnx), "vocoder": "unit-sine", "do_sample": "false", "max_new_tokens": "80",
+            "chain": "interleaved", "unit_cache": str(root / "units")}
+    results = evaluate(RunOptions(task="latency", model="faulty", model_args=args, dataset="belle-eval-s2s",
+                                  dataset_args={"path": str(belle_dir)}, limit=4, batch_size=1,
+                                  output_dir=str(tmp_path / "faulty"), progress=False))
+    counts = results["counts"]
+    assert counts["system_failed"] == 2 and counts["measurement_failed"] == 0 and results["status"] == "complete"
+    row = next(m for m in results["metrics"] if m["name"] == "tokens_before_first_audio" and m["aggregation"] == "p50")
+    expected = expected_tokens_before_first_audio("interleaved")
+    assert row["value"] is None and row["n"] == 4  # half the requests never produced audio: no median exists
+    assert row["scored_only"]["value"] == expected and row["coverage"]["system_failed"] == 2
+    assert value(results, "tokens_before_first_audio", "mean") == expected  # the mean is over completed requests
