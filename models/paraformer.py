@@ -4,6 +4,18 @@
 ``path=DIR`` names a local folder with config.yaml, model.pt and tokens.json (am.mvn optional).
 Output is left as the model wrote it (the normalizer converts traditional to simplified), except
 for spaces between Han characters, which are dropped (see ``join_han``).
+
+Front-end dither (the published configuration, made deterministic): paraformer-zh's config.yaml
+(funasr/paraformer-zh, the model seed-tts-eval links) sets no ``dither`` in ``frontend_conf``, so FunASR's
+WavFrontend uses its default ``dither=1.0`` at inference too (funasr 1.4.16 frontends/wav_frontend.py; nothing in
+AutoModel turns it off): Gaussian noise of standard deviation 1 in 16-bit units on every frame, drawn from an
+unseeded stream (kaldi-native-fbank) or from torch's global stream in file order (torchaudio, seeded once by
+AutoModel). The noise matters for synthetic speech: on digital silence the mean log-mel is 4.4 with it and
+-15.9 without, a region the model never saw in training. So ``dither`` defaults to 1.0, but the noise is added
+here, to the waveform, from a generator seeded per utterance (``dither_waveform``), and FunASR's own dither is
+set to 0: the same audio always gets the same features, whatever the batch or the order. (Kaldi draws fresh
+noise per frame, so overlapping frames get independent noise there and shared noise here; the per-frame
+distribution is the same.) ``dither=0`` turns it off.
 """
 from __future__ import annotations
 
@@ -16,8 +28,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harness.devices import resolve_device, split_device
 from harness.model import TRANSCRIBE, Model, ModelConfigError, unknown_options
-from models.common import file_revision, hub_offline, version
+from models.common import convert, file_revision, hub_offline, version
 
 # FunASR 1.4's aliases (funasr/download/name_maps_from_hub.py), here so describe() needs no funasr import.
 HUB_IDS = {"ms": "iic/speech_seaco_paraformer_large_asr_nat-zh-cn-16k-common-vocab8404-pytorch",
@@ -26,6 +39,18 @@ REQUIRED = ("config.yaml", "model.pt")
 TOKEN_FILES = ("tokens.json", "tokens.txt")
 _HAN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _HAN_GAP = re.compile(rf"(?<={_HAN})\s+(?={_HAN})")
+PUBLISHED_DITHER = 1.0   # WavFrontend's default; paraformer-zh's config.yaml sets none (see the module docstring)
+DITHER_SEED = 0          # one fixed seed per utterance: the same audio always gets the same noise
+INT16_SCALE = 1 << 15    # WavFrontend multiplies float samples by 2**15 before the fbank
+
+
+def dither_waveform(audio: np.ndarray, dither: float, seed: int = DITHER_SEED) -> np.ndarray:
+    """Kaldi-style dither, deterministic: add N(0, dither^2) noise in 16-bit units to a float waveform."""
+    samples = np.asarray(audio, dtype=np.float32)
+    if dither == 0:
+        return samples
+    noise = np.random.default_rng(seed).standard_normal(samples.shape[0]).astype(np.float32)
+    return samples + noise * np.float32(dither / INT16_SCALE)
 
 
 def join_han(text: str) -> str:
@@ -57,7 +82,7 @@ def _quiet():
 class Paraformer(Model):
     capabilities = frozenset({TRANSCRIBE})
     languages = frozenset({"zh"})
-    allowed: ClassVar[frozenset[str]] = frozenset({"path", "hub", "device"})
+    allowed: ClassVar[frozenset[str]] = frozenset({"path", "hub", "device", "dither"})
 
     def __init__(self, name: str, **options: Any):
         unknown_options(name, options, self.allowed)
@@ -65,8 +90,16 @@ class Paraformer(Model):
         self.hub = options.get("hub") or "ms"  # FunASR's default hub, as seed-tts-eval uses it
         if self.hub not in ("ms", "hf"):
             raise ModelConfigError(f"model {name}: hub={self.hub!r}; use ms (ModelScope) or hf (Hugging Face)")
-        self.device = options.get("device") or "cpu"
-        super().__init__(name, **({"path": str(self.path)} if self.path else {"hub": self.hub}), device=self.device)
+        try:
+            self.device = resolve_device(options.get("device"))  # auto: this rank's GPU, else the CPU
+        except ValueError as exc:
+            raise ModelConfigError(f"model {name}: {exc}") from None
+        self.dither = convert(name, "dither", options.get("dither", PUBLISHED_DITHER), float)
+        if self.dither < 0:
+            raise ModelConfigError(f"model {name}: dither must be >= 0 (got {self.dither})")
+        # The device kind, not this rank's index: describe() keys the stage cache that data-parallel ranks share.
+        super().__init__(name, **({"path": str(self.path)} if self.path else {"hub": self.hub}),
+                         device=split_device(self.device)[0], dither=self.dither)
         if self.path is not None:
             self._check_folder(self.path)
         self._model = None
@@ -127,8 +160,8 @@ class Paraformer(Model):
             from funasr import AutoModel
 
             # A local folder never touches the network. ncpu: keep the process's thread count
-            # (FunASR would set 4). dither 0: feature dithering is a training-time augmentation that
-            # makes two runs over the same audio differ.
+            # (FunASR would set 4). FunASR's own dither is off: the published dither (1.0) is applied
+            # by dither_waveform from a seeded generator instead, so runs repeat exactly.
             self._model = AutoModel(model=str(folder), device=self.device, disable_update=True,
                                     disable_pbar=True, log_level="ERROR", ncpu=torch.get_num_threads(),
                                     frontend_conf={"dither": 0.0})
@@ -136,7 +169,8 @@ class Paraformer(Model):
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info.update(backend="funasr", hub_id=self._hub_id() if self.path is None else None,
-                    path=str(self.path) if self.path else None, dither=0.0,
+                    path=str(self.path) if self.path else None,
+                    frontend={"dither": self.dither, "dither_seed": DITHER_SEED, "funasr_frontend_dither": 0.0},
                     versions={"funasr": version("funasr")}, **self._revisions())
         return info
 
@@ -164,6 +198,6 @@ class Paraformer(Model):
         # misalign a batched call.
         for audio in audios:
             with _quiet():
-                res = self._model.generate(input=[np.asarray(audio, dtype=np.float32)], disable_pbar=True)
+                res = self._model.generate(input=[dither_waveform(audio, self.dither)], disable_pbar=True)
             texts.append(join_han(str(res[0].get("text", ""))) if res else "")
         return texts

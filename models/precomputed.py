@@ -4,22 +4,42 @@
 ``{"id": "0", "text": "...", "audio": "wav/0.wav", "units": [..], "events": {..}}`` -- ``text`` is the text
 channel (or the transcript, for ASR tasks), ``audio`` a wav relative to DIR (default ``wav/<id>.wav``),
 ``units`` / ``events`` optional. It serves ``respond`` (text + wav + units + events), ``transcribe`` (the
-text) and ``synthesize`` (the wav), looking each sample up by its manifest id (``wants = {"id"}``). A
-sample with no output fails alone with code ``precomputed_missing``.
+text) and ``synthesize`` (the wav), looking each sample up by its manifest id (``wants = {"id"}``). A sample
+with no output (or two) fails alone as a failure of the system under test, code ``missing_output``, naming
+the file and the key it looked for. A text-only output (no wav) reaches ``respond`` without audio; the task
+decides what that costs.
 
-Example, GLM-4-Voice (``--model-arg layout=glm-4-voice``). THUDM/GLM-4-Voice itself ships a Gradio demo
-(web_demo.py) over a token-streaming model server, not a batch script: generated ids at or above the id of
-``<|audio_0|>`` are speech tokens (12.5 per second) that its flow-matching + HiFT decoder turns into
-22,050 Hz audio, the other ids are the text channel, and the system prompt asks for interleaved output
-("13 text token followed by 26 audio tokens"; temperature 0.2, top_p 0.8, max_new_tokens 2000 in the
-demo). Batch scripts built on that code (e.g. batch_infer_glm4voice.py in cwx-worst-one/GLM-4-Voice-test)
-write ``text_output.jsonl`` lines ``{"utt": <wav stem>, "output": <text channel>}`` and
-``audio_output/<utt>_answer.wav``; that is what this layout reads. We could not confirm an official batch
-layout; other layouts take ``manifest=``, ``id_key=``, ``text_key=``, ``audio_key=``, ``audio_pattern=``.
+Layouts (``--model-arg layout=NAME``) that published benchmarks' inference scripts write:
+
+- ``uro-bench``: URO-Bench (Ruiqi-Yan/URO-Bench), examples/GLM-4-Voice-test/inference_for_eval.py, and its
+  siblings for other systems, write ``pred_text.jsonl`` lines ``{"0000": text}`` (also question_text.jsonl
+  and gt_text.jsonl) and ``audio/0000.wav`` (22,050 Hz), keyed by ``str(step).zfill(4)``: the row's
+  position in the test set it read, zero-padded to at least 4 digits.
+- ``voicebench``: VoiceBench (MatthewCYM/VoiceBench) main.py writes
+  ``{model}-{data}-{split}-{modality}.jsonl``: one line per dataset row, in the dataset's row order, holding
+  the row's fields (all but ``audio``) plus ``"response"`` (text only; its "audio" modality means spoken
+  input). Name the file with ``manifest=``.
+- ``glm-4-voice``: THUDM/GLM-4-Voice itself ships a Gradio demo (web_demo.py) over a token-streaming model
+  server, not a batch script. This layout reads what batch_infer_glm4voice.py in cwx-worst-one/GLM-4-Voice-test
+  writes: ``text_output.jsonl`` lines ``{"utt": <wav stem>, "output": <text channel>}`` and
+  ``audio_output/<utt>_answer.wav``. Beware: in its first version (commit f83a1a5) its audio mode writes no
+  rows: ``wav, sr = vocode(...)`` unpacks the 1-D waveform tensor and ``except Exception: pass`` swallows the
+  error, so every answer that has speech tokens is dropped (only speechless answers get a row). ff76e3e fixed
+  the unpacking, but any sample that raises is still skipped, and a speechless answer gets its text row and no
+  wav. Samples it dropped fail here as ``missing_output``.
+
+The two index-keyed layouts (uro-bench, voicebench) need each sample's position in the manifest the other
+system read. ``order=FILE`` gives it: our sample ids in that order (one per line, or a .jsonl / .tsv manifest
+with an ``id`` field); without it, the sample ids must be the row positions themselves (BELLE-eval-S2S: ids
+0-249 in test.tsv order; Hub sets without an id column). An id that cannot be placed fails that sample as a
+measurement failure (``unplaced_id``). Other layouts: ``manifest=``, ``id_key=``, ``text_key=``,
+``audio_key=``, ``audio_pattern=`` (``{id}``, ``{key}``).
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -27,21 +47,51 @@ from typing import Any
 import numpy as np
 
 from harness.audio import Audio, AudioPolicy, read_audio
+from harness.errors import MeasurementFailure, SystemFailure
 from harness.model import RESPOND, SYNTHESIZE, TRANSCRIBE, Model, ModelConfigError, unknown_options
 from harness.response import Response
 
+# ``rows``: how a line names its sample -- "id" (the ``id_key`` field), "keyed" (a one-entry object
+# {key: text}, the key being the zero-padded row position), "line" (the line's position in the file).
 LAYOUTS: dict[str, dict[str, Any]] = {
     "default": {"manifest": "responses.jsonl", "id_key": "id", "text_key": "text", "audio_key": "audio",
-                "audio_pattern": "wav/{id}.wav"},
+                "audio_pattern": "wav/{id}.wav", "rows": "id"},
     "glm-4-voice": {"manifest": "text_output.jsonl", "id_key": "utt", "text_key": "output", "audio_key": "",
-                    "audio_pattern": "audio_output/{id}_answer.wav"},
+                    "audio_pattern": "audio_output/{id}_answer.wav", "rows": "id"},
+    "uro-bench": {"manifest": "pred_text.jsonl", "id_key": "", "text_key": "", "audio_key": "",
+                  "audio_pattern": "audio/{key}.wav", "rows": "keyed", "width": 4},
+    "voicebench": {"manifest": "", "id_key": "", "text_key": "response", "audio_key": "", "audio_pattern": "",
+                   "rows": "line"},
 }
+OPTIONS = {"manifest", "id_key", "text_key", "audio_key", "audio_pattern", "order"}
 # Outputs are read as they are: no length limit (a precomputed answer may be long), the usual checks otherwise.
 OUTPUT_POLICY = AudioPolicy(max_seconds=None)
+MISSING = "missing_output"
 
 
-class PrecomputedMissing(LookupError):
-    code = "precomputed_missing"
+def read_order(path: Path) -> dict[str, int]:
+    """Sample id -> row position from ``path``: one id per line, or a .jsonl / .tsv manifest with ``id``."""
+    if not path.is_file():
+        raise ModelConfigError(f"order={path}: no such file (our sample ids, in the order the other system read them)")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if path.suffix == ".tsv":
+        ids = [row.get("id") for row in csv.DictReader(io.StringIO("\n".join(lines)), delimiter="\t")]
+    elif path.suffix == ".jsonl":
+        try:
+            ids = [json.loads(line).get("id") for line in lines]
+        except (ValueError, AttributeError) as exc:
+            raise ModelConfigError(f"order={path}: not one JSON object per line ({exc})") from None
+    else:
+        ids = [line.strip() for line in lines]
+    order: dict[str, int] = {}
+    for position, item_id in enumerate(ids):
+        if item_id is None or not str(item_id).strip():
+            raise ModelConfigError(f"order={path}: row {position} has no id; every row must name its sample")
+        if str(item_id) in order:
+            raise ModelConfigError(f"order={path}: id {item_id!r} appears twice (rows {order[str(item_id)]} "
+                                   f"and {position})")
+        order[str(item_id)] = position
+    return order
 
 
 class Precomputed(Model):
@@ -50,25 +100,37 @@ class Precomputed(Model):
     wants = frozenset({"id"})
 
     def __init__(self, name: str = "precomputed", path: str | None = None, layout: str = "default", **options: Any):
-        unknown_options(name, options, set(LAYOUTS["default"]))
+        unknown_options(name, options, OPTIONS)
         if not path:
             raise ModelConfigError(f"model {name}: pass the outputs folder with --model-arg path=DIR")
         if layout not in LAYOUTS:
             raise ModelConfigError(f"model {name}: layout={layout!r}; known: {', '.join(LAYOUTS)}")
         self.root = Path(path).expanduser()
         self.layout = {**LAYOUTS[layout], **options}
+        if not self.layout["manifest"]:
+            raise ModelConfigError(f"model {name}: layout={layout} needs the output file: --model-arg "
+                                   f"manifest=FILE (VoiceBench: <model>-<data>-<split>-<modality>.jsonl)")
         self.manifest = self.root / self.layout["manifest"]
         if not self.manifest.is_file():
             raise ModelConfigError(f"model {name}: {self.manifest} does not exist; the folder needs "
                                    f"{self.layout['manifest']} (one JSON object per line) and the wavs")
+        order = self.layout.get("order")
+        if order and self.layout["rows"] == "id":
+            raise ModelConfigError(f"model {name}: order= places samples by row position; layout={layout} "
+                                   f"finds them by id")
+        self.order_file = Path(order).expanduser() if order else None
+        self._order = read_order(self.order_file) if self.order_file else None
         super().__init__(name, path=str(self.root), layout=layout, **options)
         self._revision = self._fingerprint()
         self._rows: dict[str, dict[str, Any]] | None = None
         self._problems: dict[str, str] = {}
 
     def _fingerprint(self) -> str:
-        """The outputs' identity for cache keys: the manifest's bytes and every wav's name and size."""
+        """The outputs' identity for cache keys: the manifest's (and order file's) bytes, every wav's name and
+        size."""
         digest = hashlib.sha256(self.manifest.read_bytes())
+        if self.order_file is not None:
+            digest.update(b"\0order\0" + self.order_file.read_bytes())
         for wav in sorted(self.root.rglob("*.wav")):
             digest.update(f"{wav.relative_to(self.root)}\0{wav.stat().st_size}\0".encode())
         return "sha256:" + digest.hexdigest()[:16]
@@ -76,63 +138,109 @@ class Precomputed(Model):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "revision": self._revision}
 
+    # -- reading the outputs ---------------------------------------------------------------------
+    def _parse(self, position: int, raw: bytes) -> tuple[str, dict[str, Any]]:
+        """(key, row) of one line; ValueError/KeyError/TypeError when the line is not what the layout writes."""
+        kind = self.layout["rows"]
+        row = json.loads(raw)
+        if not isinstance(row, dict):
+            raise TypeError("not a JSON object")
+        if kind == "line":
+            return str(position), row
+        if kind == "keyed":
+            if len(row) != 1:
+                raise ValueError("not a one-entry object {key: text}")
+            [(key, text)] = row.items()
+            return str(key), {"text": text}
+        return str(row[self.layout["id_key"]]), row
+
     def load(self) -> None:
         rows: dict[str, dict[str, Any]] = {}
-        id_key = self.layout["id_key"]
-        for lineno, raw in enumerate(self.manifest.read_bytes().splitlines(), start=1):
-            if not raw.strip():
+        name = self.manifest.name
+        for position, raw in enumerate(self.manifest.read_bytes().splitlines()):
+            if not raw.strip() and self.layout["rows"] != "line":
                 continue
             try:
-                row = json.loads(raw)
-                item_id = str(row[id_key])
-            except (ValueError, KeyError, TypeError):
-                self._problems[f"{self.manifest.name}:{lineno}"] = "not a JSON object with " + repr(id_key)
+                key, row = self._parse(position, raw)
+            except (ValueError, KeyError, TypeError) as exc:
+                where = str(position) if self.layout["rows"] == "line" else f"{name}:{position + 1}"
+                self._problems[where] = f"line {position + 1} is unreadable ({type(exc).__name__}: {exc})"
                 continue
-            if item_id in rows or item_id in self._problems:
-                self._problems[item_id] = f"id {item_id!r} appears twice in {self.manifest.name} (line {lineno})"
-                rows.pop(item_id, None)
+            if key in rows or key in self._problems:
+                self._problems[key] = f"key {key!r} appears twice (again at line {position + 1})"
+                rows.pop(key, None)
                 continue
-            rows[item_id] = row
+            rows[key] = row
+        if self._order is not None and self.layout["rows"] != "id":
+            extra = sorted(set(rows) - {self._key(i) for i in self._order})
+            if extra:
+                raise ModelConfigError(f"model {self.name}: {self.manifest} has outputs for positions the order "
+                                       f"file {self.order_file} does not reach (e.g. key {extra[0]!r}); they were "
+                                       f"not made from the same manifest")
         self._rows = rows
 
-    def _row(self, item_id: str | None) -> dict[str, Any]:
+    def _key(self, item_id: str) -> str:
+        """The key the other system wrote for this sample."""
+        kind = self.layout["rows"]
+        if kind == "id":
+            return item_id
+        if self._order is not None:
+            if item_id not in self._order:
+                raise MeasurementFailure("unplaced_id", f"sample {item_id!r} is not in the order file "
+                                                        f"{self.order_file}; its output cannot be found")
+            position = self._order[item_id]
+        elif item_id.isascii() and item_id.isdigit():
+            position = int(item_id)
+        else:
+            raise MeasurementFailure("unplaced_id", f"sample id {item_id!r} is not a row position; pass "
+                                                    f"--model-arg order=FILE (the ids in the order "
+                                                    f"{self.manifest.name} was written)")
+        return str(position).zfill(self.layout.get("width", 0))
+
+    def _row(self, item_id: str | None) -> tuple[str, dict[str, Any]]:
         self.ensure_loaded()
         if item_id is None:
             raise ModelConfigError(f"model {self.name} serves outputs by sample id; the task gave none")
-        if item_id in self._problems:
-            raise PrecomputedMissing(f"{self.manifest}: {self._problems[item_id]}")
-        if item_id not in self._rows:
-            raise PrecomputedMissing(f"{self.manifest} has no output for sample {item_id!r}")
-        return self._rows[item_id]
+        key = self._key(item_id)
+        if key in self._problems:
+            raise SystemFailure(MISSING, f"{self.manifest}: sample {item_id!r} (key {key!r}): {self._problems[key]}")
+        if key not in self._rows:
+            raise SystemFailure(MISSING, f"{self.manifest} has no output for sample {item_id!r} (key {key!r})")
+        return key, self._rows[key]
 
-    def _audio(self, item_id: str, row: dict[str, Any]) -> Audio | None:
+    def _audio(self, item_id: str, key: str, row: dict[str, Any]) -> tuple[Audio | None, Path | None]:
         rel = row.get(self.layout["audio_key"]) if self.layout["audio_key"] else None
-        path = self.root / (rel or self.layout["audio_pattern"].format(id=item_id))
+        pattern = self.layout["audio_pattern"]
+        if not rel and not pattern:
+            return None, None
+        path = self.root / (rel or pattern.format(id=item_id, key=key))
         if not path.exists() and not rel:
-            return None  # a text-only output; the task decides whether that is a failure
-        return read_audio(path, None, OUTPUT_POLICY)
+            return None, path  # a text-only output; the task decides whether that is a failure
+        return read_audio(path, None, OUTPUT_POLICY), path
 
     def _text(self, row: dict[str, Any]) -> str:
-        return str(row.get(self.layout["text_key"]) or "")
+        return str(row.get(self.layout["text_key"] or "text") or "")
 
     # -- capabilities --------------------------------------------------------------------------
     def transcribe(self, audios: list[np.ndarray], lang: str, ids: list[str] | None = None) -> list[str]:
-        return [self._text(self._row(i)) for i in self._ids(ids, len(audios))]
+        return [self._text(self._row(i)[1]) for i in self._ids(ids, len(audios))]
 
     def synthesize(self, texts: list[str], lang: str, ids: list[str] | None = None) -> list[Audio]:
         out = []
         for item_id in self._ids(ids, len(texts)):
-            audio = self._audio(item_id, self._row(item_id))
+            key, row = self._row(item_id)
+            audio, path = self._audio(item_id, key, row)
             if audio is None:
-                raise PrecomputedMissing(f"no wav for sample {item_id!r} under {self.root}")
+                raise SystemFailure(MISSING, f"no wav for sample {item_id!r} (key {key!r}): "
+                                             f"{path or 'this layout writes text only'}")
             out.append(audio)
         return out
 
     def respond(self, audio: Any, instruction: str | None = None, out_lang: str = "en",
                 item_id: str | None = None) -> Response:
-        row = self._row(item_id)
+        key, row = self._row(item_id)
         units = [int(u) for u in row.get("units") or []]
-        return Response(text=self._text(row), units=units, audio=self._audio(item_id, row),
+        return Response(text=self._text(row), units=units, audio=self._audio(item_id, key, row)[0],
                         events=dict(row.get("events") or {}), malformed=row.get("malformed"))
 
     def _ids(self, ids: list[str] | None, n: int) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harness.devices import resolve_device, split_device
 from harness.model import TRANSCRIBE, Model, ModelConfigError, unknown_options
 from models.common import convert, file_revision, hub_offline, version
 
@@ -48,18 +49,19 @@ class FasterWhisper(Model):
         given = options.get("path")
         self.path = Path(given).expanduser() if given else self._default_path()
         self.size = self._size_from(name)
-        self.device = options.get("device") or "cpu"
-        if self.device not in ("cpu", "cuda", "auto"):
-            raise ModelConfigError(f"model {name}: device={self.device!r}; use cpu, cuda or auto")
-        # int8 is CTranslate2's fast CPU path, float16 the usual GPU choice; "auto" lets CT2 pick.
-        self.compute_type = options.get("compute_type") or {"cpu": "int8", "cuda": "float16"}.get(self.device,
-                                                                                                "default")
+        try:  # auto: this rank's GPU (cuda:LOCAL_RANK), else the CPU; CTranslate2 takes it as (kind, index)
+            self.device, self.device_index = split_device(resolve_device(options.get("device")))
+        except ValueError as exc:
+            raise ModelConfigError(f"model {name}: {exc}") from None
+        # int8 is CTranslate2's fast CPU path, float16 the usual GPU choice.
+        self.compute_type = options.get("compute_type") or {"cpu": "int8", "cuda": "float16"}[self.device]
         self.beam_size = convert(name, "beam_size", options.get("beam_size", 5), int)  # faster-whisper's default
         # CTranslate2's own default is 4 threads, which oversubscribes small machines; never ask for more than exist.
         self.cpu_threads = convert(name, "cpu_threads", options.get("cpu_threads", min(4, os.cpu_count() or 1)), int)
         if self.beam_size < 1:
             raise ModelConfigError(f"model {name}: beam_size must be >= 1 (got {self.beam_size})")
-        # Only what shapes outputs goes into options (and so into cache keys): not cpu_threads.
+        # Only what shapes outputs goes into options (and so into cache keys): not cpu_threads, not the GPU
+        # index (data-parallel ranks share the cache; each rank uses its own GPU).
         shaping = {"device": self.device, "compute_type": self.compute_type, "beam_size": self.beam_size}
         super().__init__(name, **({"path": str(self.path)} if given else {}), **shaping)
         self._check_local_files()
@@ -131,8 +133,8 @@ class FasterWhisper(Model):
         from faster_whisper import WhisperModel
 
         self._resolved = self._prepare()
-        self._model = WhisperModel(str(self._resolved), device=self.device, compute_type=self.compute_type,
-                                   cpu_threads=self.cpu_threads)
+        self._model = WhisperModel(str(self._resolved), device=self.device, device_index=self.device_index,
+                                   compute_type=self.compute_type, cpu_threads=self.cpu_threads)
         # CTranslate2 knows for sure; correct the cheap guess made at construction.
         self.english_only = not self._model.model.is_multilingual
         self.languages = frozenset({"en"}) if self.english_only else type(self).languages

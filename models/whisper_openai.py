@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harness.devices import resolve_device, split_device
 from harness.model import TRANSCRIBE, Model, ModelConfigError, unknown_options
 from models.common import convert, file_revision, hub_offline, version
 from models.whisper_faster import MULTILINGUAL_VOCAB
@@ -39,11 +40,16 @@ class WhisperOpenAI(Model):
         if self.path is not None and not self.path.is_file():
             raise ModelConfigError(f"model {name}: checkpoint {self.path} does not exist; pass path= a .pt file "
                                    f"holding {{'dims', 'model_state_dict'}} (openai-whisper's format)")
-        self.device = options.get("device") or "cpu"
-        self.fp16 = convert(name, "fp16", options.get("fp16", self.device.startswith("cuda")), bool)
-        if self.fp16 and self.device == "cpu":
-            raise ModelConfigError(f"model {name}: fp16=true needs device=cuda (device=cpu computes in fp32); "
-                                   f"drop fp16 or set device=cuda")
+        try:
+            self.device = resolve_device(options.get("device"))  # auto: this rank's GPU, else the CPU
+        except ValueError as exc:
+            raise ModelConfigError(f"model {name}: {exc}") from None
+        kind = split_device(self.device)[0]
+        # openai-whisper's own default: fp16 on a GPU, fp32 on the CPU (which cannot compute in fp16).
+        self.fp16 = convert(name, "fp16", options.get("fp16", kind == "cuda"), bool)
+        if self.fp16 and kind != "cuda":
+            raise ModelConfigError(f"model {name}: fp16=true needs device=cuda (device resolved to {self.device}, "
+                                   f"which computes in fp32); drop fp16 or set device=cuda")
         self.beam_size = convert(name, "beam_size", options.get("beam_size"), int)  # None: greedy
         if self.beam_size is not None and self.beam_size < 1:
             raise ModelConfigError(f"model {name}: beam_size must be >= 1 (got {self.beam_size})")
@@ -51,7 +57,8 @@ class WhisperOpenAI(Model):
         # Tokens generated per window; None keeps Whisper's n_text_ctx // 2. Bounding it keeps a
         # degenerate (or random test) model from looping to the end of the context.
         self.sample_len = convert(name, "sample_len", options.get("sample_len"), int)
-        shaping = {"device": self.device, "fp16": self.fp16, "beam_size": self.beam_size,
+        # The device kind, not this rank's index: describe() keys the stage cache that data-parallel ranks share.
+        shaping = {"device": kind, "fp16": self.fp16, "beam_size": self.beam_size,
                    "language_forced": self.language_forced, "sample_len": self.sample_len}
         super().__init__(name, **({"path": str(self.path)} if self.path else {}), **shaping)
         # A .en size is English-only; a local checkpoint is checked again once loaded (n_vocab).

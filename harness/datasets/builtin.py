@@ -59,16 +59,16 @@ class BelleEvalS2S:
 
     def _load_hub(self) -> DatasetLoad:
         import datasets
-        from huggingface_hub import HfApi
-        from huggingface_hub.constants import is_offline_mode
+
+        from harness.datasets.hub import cached_commit, resolve_commit
 
         commit = None
         try:
-            if not is_offline_mode():  # offline, datasets serves its cached copy (if any) below
-                # One request, no retries: a dead network fails fast, and pinning the commit makes the data
-                # read and the revision recorded the same.
-                commit = HfApi().dataset_info(self.repo, revision=self.revision).sha
+            # One request, no retries: a dead network fails fast, and pinning the commit makes the data read and
+            # the revision recorded the same. Offline (None), datasets serves its cached copy (if any).
+            commit = resolve_commit(self.repo, self.revision)
             ds = datasets.load_dataset(self.repo, split="test", revision=commit or self.revision)
+            commit = commit or cached_commit(ds)
             ds = ds.cast_column("audio", datasets.Audio(decode=False))  # bytes, never torchcodec
         except Exception as exc:  # noqa: BLE001 - offline, unknown repo, no access: one actionable message
             raise DatasetUnavailableError(

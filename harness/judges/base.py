@@ -61,10 +61,13 @@ class LLMJudge:
             self.stats[key] += amount
 
     def score(self, settings: JudgeSettings, question: str, answer: str) -> dict[str, Any]:
-        """One judged answer: every one of the n replies must parse, else JudgeError('judge_malformed')."""
+        """One judged answer: the mean of its n scores (VoiceBench averages its judge's 3 replies). Every reply
+        must parse, else JudgeError('judge_malformed'); a completion with another number of replies than n is
+        JudgeError('judge_invalid_json'): the protocol's mean is not defined for it."""
         replies = self.complete(settings.prompt.messages(question, answer), settings)
         if len(replies) != settings.n:
-            raise JudgeError("judge_invalid_json", f"asked for {settings.n} replies, got {len(replies)}")
+            raise JudgeError("judge_invalid_json", f"asked the judge for n={settings.n} replies and got "
+                                                   f"{len(replies)} (does the endpoint ignore n?)")
         scores = [settings.prompt.parse_score(reply) for reply in replies]
         return {"score": sum(scores) / len(scores), "scores": scores,
                 "replies": [reply[:MAX_REPLY_CHARS] for reply in replies]}

@@ -1,6 +1,9 @@
-"""A local LLM judge: a transformers causal LM from a folder (no remote code), its chat template, greedy by
-default. Requests run one at a time (one model in memory); a reply that holds no score is counted as
-``judge_malformed`` like any other judge's.
+"""A local LLM judge: a transformers causal LM from a folder (no remote code) and its chat template.
+
+It samples with the judge settings (the prompt's protocol unless overridden: VoiceBench's n=3, temperature 0.5,
+top_p 0.95), seeding each request from the run's seed and the prompt text, so a rerun draws the same replies;
+temperature 0 decodes greedily (one answer, repeated n times). Requests run one at a time (one model in
+memory); a reply that holds no score is counted as ``judge_malformed`` like any other judge's.
 """
 from __future__ import annotations
 

@@ -159,8 +159,9 @@ def _percentile(values: np.ndarray, q: int) -> float | None:
     h = (len(x) - 1) * q / 100.0
     lo = int(np.floor(h))
     frac = h - lo
-    value = x[lo] if frac == 0 else x[lo] + frac * (x[lo + 1] - x[lo])
-    return None if not np.isfinite(value) else float(value)
+    if not np.isfinite(x[lo]) or frac and not np.isfinite(x[lo + 1]):
+        return None
+    return float(x[lo] if frac == 0 else x[lo] + frac * (x[lo + 1] - x[lo]))
 
 
 def _metric(results: dict, name: str, how: str) -> float | None:

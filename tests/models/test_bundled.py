@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from harness.audio import read_audio
-from harness.registry import MODELS
 from harness.model import ModelConfigError
+from harness.registry import MODELS
 from models.bundled import bundled_base, bundled_tiny_en
 
 SENTENCES = ["The quick brown fox jumps over the lazy dog.",

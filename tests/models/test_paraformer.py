@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from harness.model import ModelConfigError
-from models.paraformer import Paraformer, join_han
+from models.paraformer import INT16_SCALE, Paraformer, dither_waveform, join_han
 
 
 def _audio(seconds: float, seed: int) -> np.ndarray:
@@ -26,6 +26,25 @@ def test_tiny_paraformer_transcribes_deterministically(tiny_paraformer_dir):
     assert (list(root.handlers), root.level) == before  # importing funasr must not reconfigure logging
 
 
+def test_published_dither_is_applied_from_a_seeded_generator(tiny_paraformer_dir):
+    silence = np.zeros(16000, np.float32)  # digital silence: where dither changes the features most
+    noisy = dither_waveform(silence, 1.0)
+    assert np.array_equal(noisy, dither_waveform(silence, 1.0))  # the same audio always gets the same noise
+    assert abs(float(noisy.std()) * INT16_SCALE - 1.0) < 0.05  # N(0, 1) in 16-bit units
+    assert np.array_equal(dither_waveform(silence, 0.0), silence)
+    model = Paraformer(name="paraformer-zh", path=str(tiny_paraformer_dir))
+    assert model.describe()["frontend"] == {"dither": 1.0, "dither_seed": 0, "funasr_frontend_dither": 0.0}
+    audios = [silence, _audio(1.0, 3)]
+    first = model.transcribe(audios, "zh")
+    assert model.transcribe(audios, "zh") == first and model.transcribe(audios[1:], "zh") == first[1:]
+    frontend = model._model.kwargs["frontend"]  # FunASR's own dither is off; the config's other settings stay
+    assert frontend.dither == 0.0 and frontend.lfr_m == 7 and frontend.cmvn is not None
+    plain = Paraformer(name="paraformer-zh", path=str(tiny_paraformer_dir), dither="0")
+    assert plain.options["dither"] == 0.0 and plain.transcribe(audios, "zh") == plain.transcribe(audios, "zh")
+    with pytest.raises(ModelConfigError, match="dither must be >= 0"):
+        Paraformer(name="paraformer-zh", dither="-1")
+
+
 def test_describe_carries_revisions(tiny_paraformer_dir):
     info = Paraformer(name="paraformer-zh", path=str(tiny_paraformer_dir)).describe()
     digest = hashlib.sha256((tiny_paraformer_dir / "model.pt").read_bytes()).hexdigest()
@@ -43,7 +62,7 @@ def test_missing_file_is_named(tiny_paraformer_dir, tmp_path, missing):
 
 
 def test_options_and_language():
-    with pytest.raises(ModelConfigError, match="unknown option.*batch_size.*accepted: device, hub, path"):
+    with pytest.raises(ModelConfigError, match="unknown option.*batch_size.*accepted: device, dither, hub, path"):
         Paraformer(name="paraformer-zh", batch_size="4")
     with pytest.raises(ModelConfigError, match="hub='github'"):
         Paraformer(name="paraformer-zh", hub="github")

@@ -32,3 +32,18 @@ def test_tiny_local_judge_replies_are_counted_malformed(tiny_llm):
 def test_local_judge_refuses_a_folder_without_a_model(tmp_path):
     with pytest.raises(ConfigError, match="no config.json"):
         build_llm_judge(f"hf:{tmp_path}", {}, "voicebench-open")
+
+
+def test_local_judge_samples_with_the_prompts_settings_seeded(tiny_llm):
+    # The prompt's protocol (VoiceBench: n=3, temperature 0.5, top_p 0.95) is sampled, not decoded greedily, and
+    # each request is seeded from --seed and the prompt: a rerun (a fresh judge) draws the same replies, hence
+    # the same scores; another seed draws others.
+    def replies(seed):
+        judge, settings = build_llm_judge(f"hf:{tiny_llm}", {"max_tokens": "8"}, "voicebench-open", seed=seed)
+        assert (settings.n, settings.temperature, settings.top_p) == (3, 0.5, 0.95)
+        return judge.complete(settings.prompt.messages("What is AI?", "A field of computer science."), settings)
+
+    first = replies(seed=0)
+    assert len(first) == 3 and len(set(first)) > 1  # three draws, not one greedy answer repeated
+    assert replies(seed=0) == first
+    assert replies(seed=1) != first

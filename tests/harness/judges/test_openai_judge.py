@@ -1,4 +1,7 @@
 """The OpenAI-compatible judge over real HTTP to a loopback server, with injected faults."""
+import json
+import logging
+
 import pytest
 
 from harness.judges import JudgeError, JudgeSettings, build_llm_judge, load_prompt
@@ -131,3 +134,41 @@ def test_connection_refused_is_retried_then_counted():
     [result] = judge.score_many(settings(), JOBS[:1])
     assert isinstance(result, JudgeError) and result.code == "judge_connection" and result.attempts == 3
     assert len(delays) == 2
+
+
+def test_voicebench_protocol_scores_the_mean_of_three_replies(monkeypatch, caplog):
+    # VoiceBench api_judge.py: gpt-4o-mini, n=3, temperature 0.5, top_p 0.95, max_tokens 1024; every reply's
+    # score is averaged. The loopback judge gives each of the three choices a different score.
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    choices = {"A careful answer.": ["2", "3", "5"], "A short answer.": ["4", " 5\n", "Rating: [[4]]"]}
+
+    def reply(body):
+        return next(texts for answer, texts in choices.items() if answer in body["messages"][-1]["content"])
+
+    caplog.set_level(logging.DEBUG)
+    with running_openai(reply=reply) as server:
+        judge, s = build_llm_judge("openai:gpt-4o-mini", {"base_url": server.url}, "voicebench-open")
+        results = judge.score_many(s, [("What is AI?", "A careful answer."), ("Why?", "A short answer.")])
+    assert (s.n, s.temperature, s.top_p, s.max_tokens) == (3, 0.5, 0.95, 1024)  # the protocol's defaults
+    assert results[0]["scores"] == [2.0, 3.0, 5.0] and results[0]["score"] == pytest.approx(10 / 3)
+    assert results[1]["scores"] == [4.0, 5.0, 4.0] and results[1]["score"] == pytest.approx(13 / 3)
+    assert len(server.log) == 2
+    for entry in server.log:
+        body = entry["body"]
+        assert (body["n"], body["temperature"], body["top_p"], body["max_tokens"]) == (3, 0.5, 0.95, 1024)
+        assert body["model"] == "gpt-4o-mini" and entry["auth"] == f"Bearer {SECRET}"
+    recorded = json.dumps([results, judge.describe(), s.describe(), judge.stats]) + repr(judge) + caplog.text
+    assert SECRET not in recorded
+
+
+@pytest.mark.parametrize("texts,code", [
+    (["4"], "judge_invalid_json"),                     # fewer choices than n: the mean of 3 is not defined
+    (["4", "4", "5", "3"], "judge_invalid_json"),      # more than asked for, likewise
+    (["4", "Score: 4", "5"], "judge_malformed"),      # VoiceBench's evaluator would stop on this reply
+])
+def test_voicebench_short_or_unreadable_completion_fails_the_sample(texts, code):
+    with running_openai(reply=lambda body: texts) as server:
+        judge, s = build_llm_judge("openai:judge-model", {"base_url": server.url}, "voicebench-open")
+        [result] = judge.score_many(s, [("q", "a")])
+    assert isinstance(result, JudgeError) and result.code == code and judge.stats["failed"] == 1
+    assert len(server.log) == 1  # not retried: the endpoint answered, and it would answer the same

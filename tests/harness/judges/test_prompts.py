@@ -47,4 +47,6 @@ def test_prompts_render_and_describe():
     assert mt.messages("Q", "A")[1]["content"].endswith(
         "[Question]\nQ\n\n[The Start of Assistant's Answer]\nA\n[The End of Assistant's Answer]")
     assert mt.defaults["temperature"] == 0.0 and mt.scale == (1.0, 10.0)
+    # VoiceBench api_judge.py asks gpt-4o-mini for three replies and averages them.
+    assert open_.defaults == {"temperature": 0.5, "top_p": 0.95, "n": 3, "max_tokens": 1024}
     assert open_.text_sha256 != mt.text_sha256

@@ -43,7 +43,7 @@ def test_precomputed_system_end_to_end_and_judge_faults(tmp_path, belle_dir, jud
     assert cer["n"] == N and cer["value"] < 0.35 and cer["reference"] == "the model's text channel"
     judge = clean["llm_judge"]
     assert judge["id"] == "openai:judge-model" and judge["prompt"]["name"] == "voicebench-open"
-    assert (judge["temperature"], judge["n"], judge["top_p"]) == (0.5, 1, 0.95) and judge["prompt"]["sha256"]
+    assert (judge["temperature"], judge["n"], judge["top_p"]) == (0.5, 3, 0.95) and judge["prompt"]["sha256"]
     assert clean["utmos"]["status"] == "unavailable" and "HARNESS_UTMOS_DIR" in clean["utmos"]["reason"]
     assert clean["judges"]["zh"]["id"] == "whisper-base-bundled"
     rows = [json.loads(x) for x in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
@@ -60,7 +60,8 @@ def test_precomputed_system_end_to_end_and_judge_faults(tmp_path, belle_dir, jud
     assert retried["stage_keys"]["transcribe"] == clean["stage_keys"]["transcribe"]
     assert retried["llm_judge"]["requests_this_run"]["retries"] == 2 * N
 
-    # Persistent faults: counted per reason at stage llm_judge, never scored as 0.
+    # Persistent faults: the measurement's failures, counted per reason at the judge stages, never scored;
+    # the result says it is incomplete and the headline covers the judged samples only.
     questions = [text for _, text in belle_rows(belle_dir)[:2]]
 
     def persistent(body, attempt):
@@ -70,9 +71,14 @@ def test_precomputed_system_end_to_end_and_judge_faults(tmp_path, belle_dir, jud
     with running_openai(fault=persistent) as broken:
         failed = run(tmp_path, belle_dir, system, broken)
     counts = failed["counts"]
-    assert counts["failed"] == 2 and counts["failed_by_stage"] == {"llm_judge": 2}
-    assert counts["failed_by_reason"] == {"judge_http_500": 1, "judge_http_429": 1}
-    assert metric(failed, "judge_score", "speech")["n"] == N - 2
+    assert counts["failed"] == 2 and counts["measurement_failed"] == 2 and counts["system_failed"] == 0
+    assert counts["failed_by_stage"] == {"judge_text": 2, "judge_speech": 2}
+    assert counts["failed_by_reason"] == {"judge_http_500": 2, "judge_http_429": 2}
+    assert failed["status"] == "incomplete"
+    for channel in ("speech", "text"):
+        row = metric(failed, "judge_score", channel)
+        assert row["n"] == N - 2 and row["coverage"] == {"scored": N - 2, "total": N, "system_failed": 0,
+                                                          "measurement_failed": 2}
 
 
 def test_cascade_end_to_end(tmp_path, belle_dir, judge_server, tiny_llm):
@@ -93,4 +99,4 @@ def test_cascade_end_to_end(tmp_path, belle_dir, judge_server, tiny_llm):
         events = out["events"]
         assert out["text"] and out["audio"] and events["question_transcript"]
         assert 0 < events["asr_end"] <= events["first_text_token"] <= events["llm_end"] <= events["first_audio"]
-    assert metric(results, "judge_score", "text")["n"] + results["counts"]["failed"] == 2
+    assert metric(results, "judge_score", "text")["coverage"]["total"] == 2
