@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 
 from harness.audio import Audio
+from harness.devices import resolve_device
 from harness.errors import CodedError
 from harness.model import RESPOND, Model, ModelConfigError
 from harness.response import Response
 
 SYSTEM_PROMPTS = {"en": "Answer the user's question in English, briefly and directly.",
                   "zh": "请用中文简洁、直接地回答用户的问题。"}
-FIXED_KEYS = {"asr", "llm", "tts", "max_new_tokens", "temperature"}
+FIXED_KEYS = {"asr", "llm", "tts", "max_new_tokens", "temperature", "device"}
 PER_LANG = re.compile(r"^(asr|tts)_([a-z]{2,3})$")
 
 
@@ -54,6 +55,10 @@ class Cascade(Model):
         super().__init__(name, **options)
         self.max_new_tokens = int(options.get("max_new_tokens", 256))
         self.temperature = float(options.get("temperature", 0.0))
+        try:  # the local LLM's device; auto: this rank's GPU under torchrun/accelerate, else the CPU
+            self.device = resolve_device(options.get("device", "auto"))
+        except ValueError as exc:
+            raise ModelConfigError(f"model {name}: {exc}") from None
         self.parts: dict[str, Any] = {}  # "asr" / "tts" / "asr_zh" ... -> constructed model
         for key in sorted(k for k in options if k in ("asr", "tts") or PER_LANG.match(k)):
             model_name = options[key]
@@ -80,6 +85,7 @@ class Cascade(Model):
         return {"id": self.name, "class": f"{type(self).__module__}:{type(self).__qualname__}",
                 "parts": {key: model.describe() for key, model in sorted(self.parts.items())},
                 "llm": self.llm_spec, "max_new_tokens": self.max_new_tokens, "temperature": self.temperature,
+                "device": self.device.split(":")[0],
                 "system_prompts": SYSTEM_PROMPTS}
 
     def load(self) -> None:
@@ -95,7 +101,7 @@ class Cascade(Model):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             self.tokenizer = AutoTokenizer.from_pretrained(target)
-            self.llm = AutoModelForCausalLM.from_pretrained(target, dtype=torch.float32).eval()
+            self.llm = AutoModelForCausalLM.from_pretrained(target, dtype=torch.float32).to(self.device).eval()
 
     # -- one request -----------------------------------------------------------------------------
     def _generate_local(self, messages: list[dict[str, str]], t0: float) -> tuple[str, float | None]:
@@ -116,7 +122,7 @@ class Cascade(Model):
                 pass
 
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        inputs = self.tokenizer(text, return_tensors="pt", add_special_tokens=False)
+        inputs = self.tokenizer(text, return_tensors="pt", add_special_tokens=False).to(self.device)
         streamer = FirstToken()
         sample = self.temperature > 0
         extra = {"temperature": self.temperature} if sample else {"temperature": None, "top_p": None, "top_k": None}

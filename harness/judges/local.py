@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from harness.devices import resolve_device
 from harness.judges.base import JudgeSettings, LLMJudge
 from harness.options import ConfigError
 
@@ -31,7 +32,7 @@ class TransformersJudge(LLMJudge):
     backend = "transformers"
     concurrency = 1
 
-    def __init__(self, path: str, device: str = "cpu", dtype: str = "float32"):
+    def __init__(self, path: str, device: str = "auto", dtype: str = "float32"):
         super().__init__()
         self.path = Path(path).expanduser()
         if not (self.path / "config.json").is_file():
@@ -39,12 +40,17 @@ class TransformersJudge(LLMJudge):
                               f"pass --llm-judge hf:DIR with a downloaded instruct model")
         if dtype not in DTYPES:
             raise ConfigError(f"local LLM judge: dtype {dtype!r} is not one of {DTYPES}")
-        self.device, self.dtype = device, dtype
+        try:  # auto: this rank's GPU under torchrun/accelerate, else the CPU
+            self.device = resolve_device(device)
+        except ValueError as exc:
+            raise ConfigError(f"local LLM judge: {exc}") from None
+        self.dtype = dtype
         self._revision = folder_revision(self.path)
 
     def describe(self) -> dict[str, Any]:
         return {"id": f"hf:{self.path.name}", "backend": self.backend, "path": str(self.path),
-                "revision": self._revision, "dtype": self.dtype, "device": self.device}
+                "revision": self._revision, "dtype": self.dtype,
+                "device": self.device.split(":")[0]}  # the kind only: describe() keys caches all ranks share
 
     def load(self) -> None:
         import torch

@@ -1,6 +1,8 @@
 """s2s_conversation on BELLE-eval-S2S end to end: a precomputed system and the cascade, judged over HTTP."""
 import json
 
+import pytest
+
 from harness.options import RunOptions
 from harness.runner import evaluate
 from tests.fixtures.openai_server import running_openai
@@ -100,3 +102,33 @@ def test_cascade_end_to_end(tmp_path, belle_dir, judge_server, tiny_llm):
         assert out["text"] and out["audio"] and events["question_transcript"]
         assert 0 < events["asr_end"] <= events["first_text_token"] <= events["llm_end"] <= events["first_audio"]
     assert metric(results, "judge_score", "text")["coverage"]["total"] == 2
+
+
+def test_one_channel_failing_keeps_the_other_and_counts_at_the_minimum(tmp_path, belle_dir, judge_server):
+    """Answer 0 has no speech, answer 1 no text: each failed channel scores the scale's minimum (the system's
+    failure), and the other channel of the same answer is still judged."""
+    system = precomputed_belle(tmp_path, belle_dir)
+    lines = [json.loads(x) for x in (system / "responses.jsonl").read_text(encoding="utf-8").splitlines()]
+    (system / lines[0]["audio"]).unlink()
+    lines[0]["audio"] = None
+    lines[1]["text"] = ""
+    (system / "responses.jsonl").write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines),
+                                            encoding="utf-8")
+    results = run(tmp_path, belle_dir, system, judge_server)
+    counts = results["counts"]
+    assert counts["system_failed"] == 2 and counts["measurement_failed"] == 0 and results["status"] == "complete"
+    rows = {r["id"]: r for r in map(json.loads, (tmp_path / "run" / "samples.jsonl").read_text().splitlines())}
+    no_speech, no_text = rows[lines[0]["id"]], rows[lines[1]["id"]]
+    assert no_speech["channels"]["speech"]["status"] == "system_failure" and "judge_score_text" in no_speech
+    assert no_text["channels"]["text"]["status"] == "system_failure" and "judge_score_speech" in no_text
+    assert no_text["channels"]["text"]["error"]["code"] == "empty_text"
+    for channel, failed_id in (("speech", lines[0]["id"]), ("text", lines[1]["id"])):
+        row = metric(results, "judge_score", channel)
+        scored = [r[f"judge_score_{channel}"] for r in rows.values() if f"judge_score_{channel}" in r]
+        assert len(scored) == N - 1 and failed_id not in [r["id"] for r in rows.values()
+                                                           if f"judge_score_{channel}" in r]
+        assert row["value"] == pytest.approx((sum(scored) + 1.0) / N)  # the failure counts as 1 on the 1-5 scale
+        assert row["scored_only"]["value"] == pytest.approx(sum(scored) / (N - 1))
+        assert row["coverage"] == {"scored": N - 1, "total": N, "system_failed": 1, "measurement_failed": 0}
+    cer = metric(results, "text_speech_cer", "speech", "corpus")
+    assert cer["coverage"]["system_failed"] == 1  # no speech: every token of the text channel deleted
