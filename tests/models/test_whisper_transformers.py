@@ -149,3 +149,22 @@ def test_offline_hub_name_not_cached_says_how_to_pass_a_folder(monkeypatch, tmp_
     assert model.describe()["revision"] is None  # known once downloaded
     with pytest.raises(ModelConfigError, match="path=DIR"):
         model.ensure_loaded()
+
+
+@pytest.mark.slow
+def test_tts_output_over_30_s_is_judged_on_its_window_and_flagged(hf_tiny_en, tmp_path):
+    """seed-tts-eval's processor hears the first 30 s: a longer output is judged on them and flagged, not refused."""
+    from harness.options import RunOptions
+    from harness.runner import evaluate
+
+    results = evaluate(RunOptions(
+        task="tts_wer", model="faulty", model_args={"inner": "piper-en_US-joe-medium", "fault": "long", "every": "1",
+                                                     "long_seconds": "40"},
+        judges={"en": "hf-whisper"}, judge_args={"en": {"path": str(hf_tiny_en)}}, limit=2,
+        output_dir=str(tmp_path), progress=False, bootstrap_resamples=0))
+    assert results["counts"]["failed"] == 0
+    rows = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
+    for row in rows:
+        assert row["status"] == "ok" and row["audio_seconds"] >= 40
+        assert any("judged on the first 30 s" in w for w in row["warnings"])
+    assert results["counts"]["with_warnings"] == 2
