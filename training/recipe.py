@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from training.chat import ENCODINGS, LOSS_MASKS
+
 TRAINING_DIR = Path(__file__).resolve().parent
 RECIPES_DIR = TRAINING_DIR / "recipes"
 
@@ -38,8 +40,15 @@ class Recipe:
     mix_size: int | None = None         # examples per epoch after mixing; None: largest mix without repeats
     eval_size: int = 0                  # examples held out for evaluation (released: 2000 CPT, 1000 SFT)
     max_length: int = 1024              # tokens per example; longer ones are refused and counted
-    truncate: bool = False              # truncate over-long examples instead of refusing them
-    train_on_inputs: bool = False       # False: loss only on assistant turns (released default)
+    truncate: bool = False              # cut over-long examples to max_length (released) instead of refusing them
+    train_on_inputs: bool = False       # True: loss on every token (released flag; both releases set False)
+    # Which labels carry the loss (train_on_inputs=false): "assistant" = assistant turns only (this project);
+    # "released" = all but each [user header, assistant header) span and the first BOS (released
+    # pretrain.py/sft.py: trains the system block, assistant headers, <|eot_id|>s and a second BOS).
+    loss_mask: str = "assistant"
+    # "template": the chat template's tokens (one BOS); "released": the tokenizer adds its BOS too (double
+    # BOS), ids are cut to max_length before masking, EOS appended when missing (released tokenize()).
+    encoding: str = "template"
     packing: bool = True                # pack examples into rows (position_ids restart, no cross attention)
     pack_length: int | None = None      # tokens per packed row; None: max_length
     per_device_train_batch_size: int = 1  # rows (packed) or examples (padded) per device and micro-step
@@ -57,6 +66,10 @@ class Recipe:
     gradient_checkpointing: bool = False  # trade compute for activation memory (8B on 80 GB GPUs)
     attn_implementation: str = "sdpa"   # sdpa | eager | flash_attention_2
     save_steps: int = 10000             # checkpoint every N optimizer steps
+    eval_steps: int | None = None       # evaluate every N steps; None: save_steps (released: 100 = logging_steps)
+    # Padding id of padded batches: None = the tokenizer's pad token, else EOS; released: 128002 (Llama-3's
+    # <|reserved_special_token_0|>). Padding is masked out, so the id never changes the loss.
+    pad_token_id: int | None = None
     save_total_limit: int = 3           # checkpoints kept
     logging_steps: int = 100            # log the loss every N steps
     resume: str = "auto"                # auto: newest checkpoint in output_dir | never | PATH
@@ -78,6 +91,16 @@ class Recipe:
             raise RecipeError(f"warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
         if any(src.ratio <= 0 for src in self.data):
             raise RecipeError("data: every ratio must be > 0")
+        if self.loss_mask not in LOSS_MASKS:
+            raise RecipeError(f"loss_mask must be {' or '.join(LOSS_MASKS)} (got {self.loss_mask!r})")
+        if self.encoding not in ENCODINGS:
+            raise RecipeError(f"encoding must be {' or '.join(ENCODINGS)} (got {self.encoding!r})")
+        if self.train_on_inputs and self.loss_mask == "released":
+            raise RecipeError("train_on_inputs=true trains on every token, loss_mask=released masks the user "
+                              "turns: set train_on_inputs=false (as released) or loss_mask=assistant")
+        if self.eval_steps is not None and self.eval_size == 0:
+            raise RecipeError(f"eval_steps={self.eval_steps} but eval_size=0: nothing is held out to evaluate; "
+                              f"set eval_size > 0 or drop eval_steps")
         if self.pack_length is not None and not self.packing:
             raise RecipeError("pack_length is set but packing is false; drop one of the two options")
         if self.pack_length is not None and self.pack_length < self.max_length:

@@ -46,6 +46,17 @@ def resolve_precision(recipe: Recipe, device: str) -> str:
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
+def pad_token_id(recipe: Recipe, tokenizer) -> int:
+    """The recipe's pad id, else the tokenizer's pad token, else EOS; checked against the vocabulary."""
+    pad = recipe.pad_token_id
+    if pad is None:
+        return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    if not 0 <= pad < len(tokenizer):
+        raise ValueError(f"pad_token_id={pad} is outside the tokenizer of {recipe.model} ({len(tokenizer)} tokens); "
+                         f"set pad_token_id=null to pad with its own pad token (or EOS)")
+    return pad
+
+
 def training_arguments(recipe: Recipe, device: str, precision: str, has_eval: bool):
     from dataclasses import fields as dc_fields
 
@@ -69,7 +80,8 @@ def training_arguments(recipe: Recipe, device: str, precision: str, has_eval: bo
         bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=device == "cpu",
         deepspeed=recipe.deepspeed, **{ckpt: recipe.gradient_checkpointing},
         save_strategy="steps", save_steps=recipe.save_steps, save_total_limit=recipe.save_total_limit,
-        eval_strategy="steps" if has_eval else "no", eval_steps=recipe.save_steps if has_eval else None,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=(recipe.eval_steps or recipe.save_steps) if has_eval else None,
         logging_steps=recipe.logging_steps, report_to=recipe.report_to, seed=recipe.seed,
         data_seed=recipe.seed, dataloader_num_workers=recipe.dataloader_num_workers,
         remove_unused_columns=False,  # the collator builds exactly what the model takes
@@ -79,11 +91,13 @@ def training_arguments(recipe: Recipe, device: str, precision: str, has_eval: bo
 
 def prepare_data(recipe: Recipe, tokenizer, args) -> tuple[TokenizedExamples, TokenizedExamples | None, dict]:
     """Tokenize on the main process once; other ranks load the cached arrays it wrote."""
-    encoder = ChatEncoder(tokenizer, recipe.max_length, recipe.train_on_inputs, recipe.truncate)
+    encoder = ChatEncoder(tokenizer, recipe.max_length, recipe.train_on_inputs, recipe.truncate,
+                          recipe.loss_mask, recipe.encoding)
     key = cache_key([s.path for s in recipe.data], {
         "tokenizer": getattr(tokenizer, "name_or_path", ""), "vocab": len(tokenizer),
         "template": tokenizer.chat_template, "max_length": recipe.max_length, "truncate": recipe.truncate,
-        "train_on_inputs": recipe.train_on_inputs, "mix": [(s.path, s.ratio) for s in recipe.data],
+        "train_on_inputs": recipe.train_on_inputs, "loss_mask": recipe.loss_mask, "encoding": recipe.encoding,
+        "mix": [(s.path, s.ratio) for s in recipe.data],
         "mix_size": recipe.mix_size, "eval_size": recipe.eval_size, "seed": recipe.seed})
     cache = Path(recipe.output_dir) / "tokenized" / key
     with args.main_process_first(desc="tokenize"):
@@ -136,7 +150,7 @@ def train(recipe: Recipe) -> dict[str, Any]:
     detect_units(tokenizer)  # refuse a text-only model: run `python -m training merge-vocab` first
     if not tokenizer.chat_template:
         raise ValueError(f"{recipe.model}: the tokenizer has no chat template (records are chat turns)")
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad_id = pad_token_id(recipe, tokenizer)
 
     args = training_arguments(recipe, device, precision, has_eval=recipe.eval_size > 0)
     train_ex, eval_ex, report = prepare_data(recipe, tokenizer, args)
@@ -156,6 +170,7 @@ def train(recipe: Recipe) -> dict[str, Any]:
         collator = PackedCollator(pad_id)
     else:
         train_ds, eval_ds = train_ex, eval_ex
+        tokenizer.pad_token_id, tokenizer.padding_side = pad_id, "right"  # as released; labels padded with -100
         collator = DataCollatorForSeq2Seq(tokenizer, pad_to_multiple_of=8, padding=True, return_tensors="pt")
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                       data_collator=collator, processing_class=tokenizer)
@@ -174,7 +189,8 @@ def train(recipe: Recipe) -> dict[str, Any]:
         (out / REPORT_FILE).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         (out / "train_summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         # Decoding defaults the harness's CSLM adapter reads: this trainer's targets follow a standard generation
-        # prompt, not the released decode scripts' closed empty assistant turn.
-        (out / CSLM_DEFAULTS_FILE).write_text(json.dumps({"generation": {"prompt_mode": "generation-prompt"}},
-                                                         indent=2) + "\n")
+        # prompt, not the released decode scripts' closed empty assistant turn -- except a model trained with the
+        # released encoding (double BOS, as the released decode prompt), which is decoded as released.
+        mode = "released" if recipe.encoding == "released" else "generation-prompt"
+        (out / CSLM_DEFAULTS_FILE).write_text(json.dumps({"generation": {"prompt_mode": mode}}, indent=2) + "\n")
     return {**summary, "data_report": report}

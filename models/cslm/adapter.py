@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 
 from harness.audio import Audio
+from harness.devices import resolve_device
 from harness.errors import CodedError
 from harness.model import RESPOND, SYNTHESIZE, TRANSCRIBE, Model, ModelConfigError, unknown_options
+from harness.response import Response
 from models.cslm import checkpoint
 from models.cslm.options import GENERATION_KEYS, CSLMGenerationOptions
 from models.cslm.parsing import ParsedGeneration, parse_generation
@@ -27,7 +29,6 @@ from models.cslm.prompts import Prompt, PromptBuilder, load_prompt_table
 from models.cslm.speech_tokenizer import SAMPLE_RATE, SpeechTokenizer, default_cache_dir, file_sha256
 from models.cslm.units import SPAN_CLOSE, SPAN_OPEN, detect_units, merge_repeats
 from models.cslm.vocoder import COSYVOICE_25HZ, VocoderPending, make_vocoder
-from harness.response import Response
 
 log = logging.getLogger(__name__)
 TOKENIZER_FILE = "speech_tokenizer_v1.onnx"
@@ -49,6 +50,10 @@ class CSLM(Model):
         self.table = load_prompt_table(options.get("prompts"))
         self.ckpt = checkpoint.resolve(name, options.get("path"), options.get("revision"))
         self.gen = CSLMGenerationOptions.from_args({**self._checkpoint_defaults(), **options})
+        try:  # this rank's GPU under torchrun / accelerate, else the CPU
+            self.device = resolve_device(options.get("device", "auto"))
+        except ValueError as exc:
+            raise ModelConfigError(f"{name}: {exc}") from None
         self.vocoder_spec = options.get("vocoder") or ("cosyvoice" if self.ckpt.hub_id else "none")
         self.vocoder = make_vocoder(self.vocoder_spec, options.get("vocoder_speaker"),
                                     options.get("vocoder_prompt_wav"))
@@ -84,29 +89,27 @@ class CSLM(Model):
         if self._describe is None:  # stable before and after load(): it keys the stage caches
             tok = self.tokenizer_spec
             tok_id = {"path": tok, "sha256": file_sha256(tok)} if tok and not tok.startswith("hub:") else tok
+            dtype, note = self._dtype()
             self._describe = {
                 "id": self.name, "class": f"{type(self).__module__}:{type(self).__qualname__}",
                 "checkpoint": self.ckpt.source, "hub_id": self.ckpt.hub_id, "revision": self.ckpt.revision,
-                "dtype": self._dtype_name(), "generation": self.gen.to_dict(),
-                "prompt_mode": self.gen.prompt_mode, "prompts": self.table,
+                "dtype": dtype, "dtype_requested": self.gen.requested_dtype(), "dtype_note": note,
+                # the device kind, not the index: data-parallel ranks (cuda:0, cuda:1) share stage caches
+                "device": self.device.split(":")[0], "generation": self.gen.to_dict(),
+                "prompt_mode": self.gen.prompt_mode, "max_new_tokens": self.gen.max_new_tokens,
+                "eoa_cut": self.gen.eoa_cut, "prompts": self.table,
                 "speech_tokenizer": tok_id, "long_audio": self.options.get("long_audio", "error"),
                 "vocoder": self.vocoder.describe() if self.vocoder else None}
         return self._describe
 
-    def _device(self) -> str:
-        import torch
+    def _dtype(self) -> tuple[str, str | None]:
+        """(dtype the weights load in, note when it differs from the requested one)."""
+        bf16 = False
+        if self.device.startswith("cuda"):
+            import torch
 
-        dev = self.options.get("device", "auto")
-        return ("cuda" if torch.cuda.is_available() else "cpu") if dev == "auto" else dev
-
-    def _dtype_name(self) -> str:
-        if self.gen.dtype != "auto":
-            return self.gen.dtype
-        import torch
-
-        if not self._device().startswith("cuda"):
-            return "float32"
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+            bf16 = torch.cuda.is_bf16_supported()
+        return self.gen.resolve_dtype(self.device, bf16)
 
     # -- loading -----------------------------------------------------------------------------------
     def load(self) -> None:
@@ -114,10 +117,9 @@ class CSLM(Model):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         folder = self.ckpt.fetch()
-        self.device = self._device()
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.vocab = detect_units(self.tokenizer, prefer=self.options.get("unit_format"))
-        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, self._dtype_name()))
+        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, self._dtype()[0]))
         self.model.to(self.device).eval()
         self.prompts = PromptBuilder(self.tokenizer, self.vocab, self.table, self.gen.prompt_mode,
                                      self.gen.max_input_tokens)
@@ -188,7 +190,8 @@ class CSLM(Model):
 
     def _parse(self, ids: list[int], expect_units: bool, expect_text: bool) -> tuple[str, ParsedGeneration]:
         raw = self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
-        parsed = parse_generation(raw, self.vocab.pattern, self.vocab.n_units, self.gen.chain,
+        # raw stays whole (diagnostics); the channels come from what the released postprocess keeps
+        parsed = parse_generation(self.gen.cut_at_eoa(raw), self.vocab.pattern, self.vocab.n_units, self.gen.chain,
                                   expect_units=expect_units, expect_text=expect_text, drop=self.specials)
         return raw, parsed
 

@@ -43,6 +43,39 @@ def test_released_settings_in_the_8b_recipes():
     assert "--num_nodes 3 --num_gpus 8" in launch_command(RECIPES_DIR / "cpt_llama31_8b.yaml")
 
 
+# ictnlp/CSLM cslm/train/pretrain.sh / sft.sh (+ the TrainingArguments defaults of pretrain.py / sft.py)
+RELEASED = {
+    "cpt_llama31_8b_released": dict(learning_rate=6e-5, max_length=1024, per_device_train_batch_size=2,
+                                    gradient_accumulation_steps=6, eval_size=2000),
+    "sft_llama31_8b_released": dict(learning_rate=1e-5, max_length=4096, per_device_train_batch_size=1,
+                                    gradient_accumulation_steps=4, eval_size=1000),
+}
+COMMON = dict(warmup_ratio=0.03, lr_scheduler_type="cosine", weight_decay=0.0, num_train_epochs=1.0, save_steps=10000,
+              eval_steps=100, logging_steps=100, save_total_limit=3, max_grad_norm=1.0, seed=42, precision="bf16",
+              gradient_checkpointing=False, train_on_inputs=False, loss_mask="released", encoding="released",
+              truncate=True, packing=False, pad_token_id=128002, num_proc=8)
+
+
+@pytest.mark.parametrize("name", sorted(RELEASED))
+def test_released_recipes_reproduce_the_release(name):
+    recipe = load_recipe(name)
+    for key, value in {**RELEASED[name], **COMMON}.items():
+        assert getattr(recipe, key) == value, key
+    assert json.loads(Path(recipe.deepspeed).read_text()) == json.loads((TRAINING_DIR / "ds_zero2.json").read_text())
+    nodes = "--num_nodes 3 --num_gpus 8" if name.startswith("cpt") else "--num_gpus 8 "
+    assert nodes in launch_command(RECIPES_DIR / f"{name}.yaml")
+
+
+@pytest.mark.parametrize("stage", ["cpt", "sft"])
+def test_project_recipes_list_every_difference_from_the_release(stage):
+    ours, released = load_recipe(f"{stage}_llama31_8b"), load_recipe(f"{stage}_llama31_8b_released")
+    header = "".join(line for line in (RECIPES_DIR / f"{stage}_llama31_8b.yaml").read_text().splitlines(True)
+                     if line.startswith("#"))
+    differ = {k for k, v in ours.to_dict().items() if v != released.to_dict()[k]} - {"model", "output_dir"}
+    assert differ >= {"packing", "loss_mask", "encoding", "truncate", "eval_steps", "pad_token_id"}
+    assert differ - {"data"} == {k for k in differ - {"data"} if k in header}, differ
+
+
 def test_overrides_are_typed_yaml():
     r = load_recipe("tiny_cpu_cpt", ["max_steps=7", "learning_rate=1e-4", "packing=false",
                                      "data=[a.jsonl, {path: b.jsonl, ratio: 3}]", "mix_size=null"])
@@ -62,6 +95,10 @@ def test_overrides_are_typed_yaml():
     (["precision=bf16"], "precision=bf16 with device=cpu"),
     (["warmup_ratio=1.5"], "warmup_ratio must be in"),
     (["max_steps"], "not key=value"),
+    (["loss_mask=everything"], "loss_mask must be assistant or released"),
+    (["encoding=llama"], "encoding must be template or released"),
+    (["loss_mask=released", "train_on_inputs=true"], "train_on_inputs=true .* loss_mask=released"),
+    (["eval_steps=5"], "eval_steps=5 but eval_size=0"),
 ])
 def test_bad_recipes_fail_fast_naming_the_key(override, match):
     with pytest.raises(RecipeError, match=match):

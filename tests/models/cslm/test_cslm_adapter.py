@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from harness.audio import read_audio
-from harness.options import ConfigError, RunOptions
-from harness.runner import evaluate
 from harness.model import ModelConfigError
-from models.cslm.adapter import CSLM
+from harness.options import ConfigError, RunOptions
 from harness.response import COUNT_EVENTS, TIME_EVENTS, Response
+from harness.runner import evaluate
+from models.cslm.adapter import CSLM
 
 
 def test_asr_wer_end_to_end(model_args, belle_dir, tmp_path):
