@@ -11,8 +11,10 @@ LB_RUNS ?= runs/leaderboard
 LB_ASR_LIMIT ?= 50
 LB_PIPER := --model piper-en_US-joe-medium
 LB_RUN := $(PY) -m harness run --no-progress
+# Speech-quality judges that run offline (MOS predictors whose weights ship in their wheels): columns of the TTS tables.
+LB_QUALITY := --quality-judge dnsmos --quality-judge distillmos
 
-.PHONY: setup demo test test-fast bench clean leaderboard
+.PHONY: setup demo test test-fast bench clean leaderboard codec
 setup:
 	bash scripts/setup.sh
 
@@ -22,9 +24,9 @@ demo: setup
 	$(PY) -m harness show $(RUNS)
 
 leaderboard: setup
-	$(LB_RUN) --task tts_wer $(LB_PIPER) --offline-judges --output-dir $(LB_RUNS)/tables/tts_wer--piper-joe--judge-tiny.en
-	$(LB_RUN) --task tts_wer $(LB_PIPER) --judge en=whisper-base-bundled --output-dir $(LB_RUNS)/tables/tts_wer--piper-joe--judge-base
-	$(LB_RUN) --task tts_wer_numnorm $(LB_PIPER) --offline-judges --output-dir $(LB_RUNS)/tables/tts_wer_numnorm--piper-joe--judge-tiny.en
+	$(LB_RUN) --task tts_wer $(LB_PIPER) $(LB_QUALITY) --offline-judges --output-dir $(LB_RUNS)/tables/tts_wer--piper-joe--judge-tiny.en
+	$(LB_RUN) --task tts_wer $(LB_PIPER) $(LB_QUALITY) --judge en=whisper-base-bundled --output-dir $(LB_RUNS)/tables/tts_wer--piper-joe--judge-base
+	$(LB_RUN) --task tts_wer_numnorm $(LB_PIPER) $(LB_QUALITY) --offline-judges --output-dir $(LB_RUNS)/tables/tts_wer_numnorm--piper-joe--judge-tiny.en
 	$(LB_RUN) --task asr_wer --model whisper-base-bundled --dataset belle-eval-s2s --limit $(LB_ASR_LIMIT) \
 		--output-dir $(LB_RUNS)/tables/asr_wer--whisper-base-bundled--belle-eval-s2s
 	# Ablation: Piper's length_scale 1.0 vs 1.3 (deterministic: no sampling noise), judged by tiny.en.
@@ -36,6 +38,17 @@ leaderboard: setup
 		--b $(LB_RUNS)/ablation-length_scale/1.3 --out leaderboards/ablations/length_scale --copy-runs
 	$(PY) -m harness leaderboard build $(LB_RUNS)/tables --out leaderboards --copy-runs --title "cslm-harness leaderboard" \
 		--note "What this project measured on real models that run offline on CPU; regenerate with \`make leaderboard\`."
+
+# The offline speech codec (Whisper-base k-means tokenizer + streaming unit vocoder), then its resynthesis
+# WER on the 24 held-out Piper sentences (tiny.en) and CER on BELLE-eval-S2S rows 0..49 (base); rerun to resume.
+CODEC_DIR ?= runs/codec-full
+codec: setup
+	OMP_NUM_THREADS=1 $(PY) -m training build-codec training/recipes/codec/codec_full.yaml output_dir=$(CODEC_DIR)
+	OMP_NUM_THREADS=1 $(PY) -m harness run --task resynthesis --model codec --model-arg path=$(CODEC_DIR) \
+		--output-dir $(CODEC_DIR)-eval/resynthesis-en
+	OMP_NUM_THREADS=1 $(PY) -m harness run --task resynthesis --model codec --model-arg path=$(CODEC_DIR) \
+		--dataset belle-eval-s2s --limit 50 --output-dir $(CODEC_DIR)-eval/resynthesis-zh
+	OMP_NUM_THREADS=1 $(PY) benchmarks/codec_speed.py --codec $(CODEC_DIR)
 
 test: setup
 	$(PY) -m pytest -q -m "slow or not slow" --durations=15

@@ -36,10 +36,25 @@ def _judge_args(values: list[str]) -> dict[str, dict[str, str]]:
     return out
 
 
+def _quality_judges(values: list[str]) -> dict[str, dict[str, str]]:
+    """``--quality-judge NAME`` or ``NAME:KEY=VALUE,KEY=VALUE`` (repeatable; each name once)."""
+    out: dict[str, dict[str, str]] = {}
+    for value in values or []:
+        name, _, rest = value.partition(":")
+        name = name.strip()
+        if not name:
+            raise ConfigError(f"--quality-judge expects NAME or NAME:KEY=VALUE,..., got {value!r}")
+        if name in out:
+            raise ConfigError(f"--quality-judge {name} is given twice; put its options in one NAME:K=V,K=V")
+        out[name] = _pairs([p for p in rest.split(",") if p], f"--quality-judge {name}:")
+    return out
+
+
 def cmd_list(args: argparse.Namespace) -> int:
+    from harness.judges.quality import QUALITY_JUDGES
     from harness.registry import DATASETS, MODELS, TASKS
 
-    kinds = {"tasks": TASKS, "models": MODELS, "datasets": DATASETS}
+    kinds = {"tasks": TASKS, "models": MODELS, "datasets": DATASETS, "quality_judges": QUALITY_JUDGES}
     for kind in ([args.kind] if args.kind else list(kinds)):
         print(f"{kind}:")
         for entry in kinds[kind].entries():
@@ -56,7 +71,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         dataset=args.dataset, dataset_args=_pairs(args.dataset_arg, "--dataset-arg"),
         judges=_pairs(args.judge, "--judge"), judge_args=_judge_args(args.judge_arg),
         offline_judges=args.offline_judges, llm_judge=args.llm_judge,
-        llm_judge_args=_pairs(args.llm_judge_arg, "--llm-judge-arg"), limit=args.limit, batch_size=args.batch_size,
+        llm_judge_args=_pairs(args.llm_judge_arg, "--llm-judge-arg"),
+        quality_judges=_quality_judges(args.quality_judge), limit=args.limit, batch_size=args.batch_size,
         output_dir=args.output_dir or os.path.join("runs", f"{args.task}--{args.model}"),
         retry_failed=args.retry_failed, bootstrap_resamples=args.bootstrap_resamples, seed=args.seed,
         progress=not args.no_progress)
@@ -95,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("list", help="list registered tasks, models, datasets (imports no torch)")
-    p.add_argument("kind", nargs="?", choices=["tasks", "models", "datasets"])
+    p.add_argument("kind", nargs="?", choices=["tasks", "models", "datasets", "quality_judges"])
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("run", help="evaluate a model on a task")
@@ -112,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "OPENAI_API_KEY from the environment) or hf:LOCAL_DIR (default: the task's)")
     p.add_argument("--llm-judge-arg", action="append", metavar="KEY=VALUE",
                    help="LLM judge option: prompt, temperature, n, base_url, timeout, max_retries, concurrency, ...")
+    p.add_argument("--quality-judge", action="append", metavar="NAME[:KEY=VALUE,...]",
+                   help="speech-quality judge of the system's speech (repeatable): dnsmos, distillmos, utmos, sim, "
+                        "sim-resemblyzer (`list quality_judges`); e.g. utmos:path=DIR, sim:reference_audio=WAV")
     p.add_argument("--limit", type=int)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--output-dir", help="default: runs/<task>--<model>")

@@ -23,6 +23,9 @@ class RunOptions:
     offline_judges: bool = False                # use the task's offline judge set instead of the published one
     llm_judge: str | None = None                # --llm-judge openai:MODEL | hf:PATH (S2S tasks; None: the task's)
     llm_judge_args: dict[str, str] = field(default_factory=dict)  # --llm-judge-arg key=value (base_url, prompt, n, ...)
+    # --quality-judge NAME[:KEY=VALUE,...]: speech-quality judges (dnsmos, distillmos, utmos, sim, ...) -> options;
+    # added to the task YAML's options.quality_judges, and required (a missing model is a configuration error)
+    quality_judges: dict[str, dict[str, str]] = field(default_factory=dict)
     limit: int | None = None                    # evaluate the first N manifest items only
     batch_size: int = 8                         # samples per model call
     output_dir: str = "runs/default"            # cache, artifacts, results.json, samples.jsonl

@@ -30,24 +30,29 @@ class MetricFormat:
     digits: int = 2
 
 
+# Speech-quality metrics (harness.judges.quality), in column order: MOS predictors, then speaker similarity.
+QUALITY = ("utmos", "dnsmos_ovrl", "dnsmos_p808", "distillmos", "sim_wavlm", "sim_resemblyzer")
+
 TASK_LAYOUTS: dict[str, TaskLayout] = {
     "asr_wer": TaskLayout("ASR: WER (en) / CER (zh)", ("wer", "cer"),
                           "The model transcribes; corpus-level error rate (total edits / total reference tokens)."),
-    "tts_wer": TaskLayout("TTS: WER of the synthesized speech (seed-tts-eval protocol)", ("wer", "cer"),
-                          "An ASR judge transcribes the model's speech; mean of per-utterance error rates."),
-    "tts_wer_numnorm": TaskLayout("TTS: WER with number normalization (not the published protocol)", ("wer", "cer")),
+    "tts_wer": TaskLayout("TTS: WER of the synthesized speech (seed-tts-eval protocol)", ("wer", "cer", *QUALITY),
+                          "An ASR judge transcribes the model's speech; mean of per-utterance error rates. Quality "
+                          "columns (when judged): MOS predictors (1-5) and speaker similarity (cosine), means."),
+    "tts_wer_numnorm": TaskLayout("TTS: WER with number normalization (not the published protocol)",
+                                  ("wer", "cer", *QUALITY)),
     # Spoken conversation (LLM-judged; both channels: the text the model writes, the speech it says).
     "s2s_conversation": TaskLayout("Speech-to-speech conversation (mono-lingual, judge scale 1-5)",
-                                   ("judge_score", "text_speech_wer", "text_speech_cer", "utmos"),
+                                   ("judge_score", "text_speech_wer", "text_speech_cer", *QUALITY),
                                    "LLM-judge score of the text channel and of the speech channel's transcript; "
                                    "text-vs-speech error rate: how far the speech strays from the model's own text."),
     "s2s_conversation_mtbench": TaskLayout("Speech-to-speech conversation (MT-Bench single-answer, scale 1-10)",
-                                           ("judge_score", "text_speech_wer", "text_speech_cer", "utmos")),
+                                           ("judge_score", "text_speech_wer", "text_speech_cer", *QUALITY)),
     "s2s_cross": TaskLayout("Cross-lingual conversation (Chinese question, English answer)",
-                            ("judge_score", "off_target_ratio", "text_speech_wer", "text_speech_cer", "utmos"),
+                            ("judge_score", "off_target_ratio", "text_speech_wer", "text_speech_cer", *QUALITY),
                             "Off-target: share of answers (whose language could be told) not in the asked language."),
     "s2s_cross_en2zh": TaskLayout("Cross-lingual conversation (English question, Chinese answer)",
-                                  ("judge_score", "off_target_ratio", "text_speech_wer", "text_speech_cer", "utmos")),
+                                  ("judge_score", "off_target_ratio", "text_speech_wer", "text_speech_cer", *QUALITY)),
     "latency": TaskLayout("Latency", ("tokens_before_first_audio", "first_text_token_s", "first_unit_s",
                                       "first_audio_s", "rtf"),
                           "Seconds after the request; tokens before first audio is the hardware-free figure.",
@@ -59,6 +64,13 @@ METRIC_FORMATS: dict[str, MetricFormat] = {
     "cer": MetricFormat("CER", 100.0, "%"),
     "judge_score": MetricFormat("judge score", better="higher"),
     "utmos": MetricFormat("UTMOS", better="higher"),
+    "dnsmos_ovrl": MetricFormat("DNSMOS OVRL", better="higher"),
+    "dnsmos_p808": MetricFormat("DNSMOS P.808", better="higher"),
+    "dnsmos_sig": MetricFormat("DNSMOS SIG", better="higher"),
+    "dnsmos_bak": MetricFormat("DNSMOS BAK", better="higher"),
+    "distillmos": MetricFormat("DistillMOS", better="higher"),
+    "sim_wavlm": MetricFormat("SIM (WavLM)", better="higher", digits=3),
+    "sim_resemblyzer": MetricFormat("SIM (Resemblyzer)", better="higher", digits=3),
     "off_target_ratio": MetricFormat("off-target", 100.0, "%"),
     "text_speech_wer": MetricFormat("text-vs-speech WER", 100.0, "%"),
     "text_speech_cer": MetricFormat("text-vs-speech CER", 100.0, "%"),

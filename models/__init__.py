@@ -33,3 +33,7 @@ MODELS.add_lazy("cascade", "models.cascade:Cascade",
                 "baseline ASR -> text LLM -> TTS: asr=MODEL llm=hf:DIR|openai:MODEL tts=MODEL [tts_zh=MODEL]")
 MODELS.add_lazy("faulty", "models.faulty:Faulty",
                 "fault injection: inner=MODEL fault=raise|silent|empty|nan|long every=K|ids=a,b (system or judge)")
+MODELS.add_lazy("codec", "models.codec.adapter:Codec",
+                "speech tokenizer + unit vocoder pair (resynthesize): path=CODEC_DIR from `python -m training build-codec`")
+MODELS.add_lazy("degrade", "models.degrade:Degrade",
+                "degraded speech: inner=MODEL effect=none|noise|clip|band8k (snr_db=, clip_ratio=, narrow_rate=)")

@@ -1,10 +1,11 @@
-"""``python -m training``: merge-vocab, build-cpt, build-sft, train.
+"""``python -m training``: merge-vocab, build-cpt, build-sft, train, build-codec.
 
     python -m training merge-vocab --base meta-llama/Llama-3.1-8B-Instruct --out ckpt/llama31-cslm-merged
     python -m training build-cpt asr --manifest asr_zh.tsv --lang zh --speech-tokenizer speech_tokenizer_v1.onnx --out data/asr_zh.jsonl
     python -m training build-cpt mt --manifest zh_en.tsv --out data/mt.jsonl
     python -m training build-sft --manifest dialogues.jsonl --units units.jsonl --aligner facebook/wav2vec2-base-960h --out data/sft.jsonl
     python -m training train training/recipes/tiny_cpu_cpt.yaml max_steps=20 output_dir=runs/cpt
+    python -m training build-codec training/recipes/codec/codec_tiny.yaml output_dir=runs/codec-tiny
 """
 from __future__ import annotations
 
@@ -27,8 +28,29 @@ def _units_source(args):
     if args.speech_tokenizer:
         from models.cslm.speech_tokenizer import SpeechTokenizer
 
-        return TokenizerUnits(SpeechTokenizer(args.speech_tokenizer, cache_dir=args.units_cache))
+        return TokenizerUnits(SpeechTokenizer(args.speech_tokenizer, cache_dir=_units_cache(args)))
     raise SystemExit("speech data needs units: --units FILE or --speech-tokenizer speech_tokenizer_v1.onnx")
+
+
+def _units_cache(args) -> str | None:
+    """The speech-tokenizer cache: --units-cache, or (with --workers > 1, where it is how shards merge) the
+    default cache folder."""
+    if args.units_cache or args.workers <= 1:
+        return args.units_cache
+    from models.cslm.speech_tokenizer import default_cache_dir
+
+    return str(default_cache_dir())
+
+
+def _pretokenize(args, items) -> None:
+    """--workers N: fill the tokenizer cache from N processes before the (single-process) builder reads it."""
+    if args.workers <= 1 or not args.speech_tokenizer:
+        return
+    from training.tokenize_pool import TokenizerSpec, pretokenize
+
+    stats = pretokenize([item for item in items if item is not None],
+                        TokenizerSpec(args.speech_tokenizer, _units_cache(args)), args.workers)
+    print(f"speech tokenizer, {args.workers} workers: {stats}")
 
 
 def _rows(args, speech: bool):
@@ -54,6 +76,7 @@ def cmd_build_cpt(args) -> int:
     templates = Templates.load(args.templates)
     rows, problems = _rows(args, speech=args.kind in ("asr", "tts"))
     if args.kind in ("asr", "tts"):
+        _pretokenize(args, [row.item for row in rows])
         records, report = build_speech_pairs(args.kind, rows, problems, _units_source(args), templates, opts)
     elif args.kind == "mt":
         dirs = {"both": (("zh", "en"), ("en", "zh")), "zh-en": (("zh", "en"),), "en-zh": (("en", "zh"),)}
@@ -87,6 +110,7 @@ def cmd_build_sft(args) -> int:
                 times[str(rec["id"])] = [WordTime(w, float(s), float(e)) for w, s, e in rec["words"]]
     builder = SFTBuilder(_units_source(args), aligner, times, opts, audio_dir=Path(args.manifest).parent)
     rows, problems = table_rows(args.manifest)
+    _pretokenize(args, builder.utterances(rows))
     records, report = builder.build(rows, problems)
     write_jsonl(records, args.out, report)
     _print_report(report)
@@ -135,7 +159,22 @@ def _speech_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--units", help="units file: JSONL {id, units} or TSV id<TAB>units")
     p.add_argument("--speech-tokenizer", help="CosyVoice speech_tokenizer_v1.onnx: units from the audio")
     p.add_argument("--units-cache", help="cache folder for speech-tokenizer outputs")
+    p.add_argument("--workers", type=int, default=1, help="speech-tokenizer processes (GPU k mod n each when "
+                   "present); shards merge through the cache, so outputs are identical for any N")
     p.add_argument("--unit-format", default="angle", choices=sorted(UNIT_FORMATS))
+
+
+def cmd_build_codec(args) -> int:
+    from training.codec.build import build_codec
+    from training.codec.recipe import CodecRecipeError, load_codec_recipe
+
+    try:
+        recipe = load_codec_recipe(args.recipe, args.overrides)
+    except CodecRecipeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    build_codec(recipe, progress=not args.no_progress)
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -199,6 +238,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", help="recipe YAML (or the name of a shipped one: tiny_cpu_cpt, cpt_llama31_8b, ...)")
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("build-codec", help="speech tokenizer (k-means) + unit vocoder from a YAML recipe")
+    p.add_argument("recipe", help="recipe YAML (training/recipes/codec/codec_full.yaml, codec_tiny.yaml)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. output_dir=DIR vocoder.steps=100")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+    p.set_defaults(func=cmd_build_codec)
     return ap
 
 

@@ -137,6 +137,11 @@ class SFTBuilder:
         return ManifestItem(id=f"{row.id}:{side}", audio=str(audio), text=str(f.get(f"{side}_text") or ""),
                             lang=str(f.get(f"{side}_lang") or ""))
 
+    def utterances(self, rows: list[Row]) -> list[ManifestItem]:
+        """Every question/answer recording the builder will tokenize (the speech-tokenizer stage's input)."""
+        return [item for row in rows for side in ("question", "answer")
+                if (item := self._utterance(row, side)) is not None]
+
     def _units(self, row: Row, side: str) -> list[int]:
         inline = row.fields.get(f"{side}_units")
         if inline is not None:

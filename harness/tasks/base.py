@@ -78,6 +78,13 @@ class Task:
         any model loads, so a mistake there fails fast."""
         if self.options.llm_judge or self.options.llm_judge_args:
             raise ConfigError(f"task {self.spec.task} has no LLM judge; drop --llm-judge/--llm-judge-arg")
+        self.check_no_quality()
+
+    def check_no_quality(self) -> None:
+        """Tasks whose system produces no speech take no speech-quality judge."""
+        if self.options.quality_judges or self.spec.options.get("quality_judges"):
+            raise ConfigError(f"task {self.spec.task} produces no speech to judge; drop --quality-judge "
+                              f"(quality judges serve tts_wer and the S2S tasks)")
 
     def stages(self) -> list[Stage]:
         raise NotImplementedError

@@ -8,9 +8,10 @@ Stages (each cached per sample; changing a judge re-runs only what follows it):
   judge_text the LLM judge scores the text channel against the question
   judge_speech  ... and the speech transcript (each channel its own stage: one channel failing never drops
              the other channel's score)
-  utmos      only when a UTMOS model is present (harness.judges.utmos)
+  quality_<judge>  speech-quality judges (harness.tasks.quality: DNSMOS, DistillMOS, UTMOS, speaker similarity
+             against the question audio or a fixed voice) on the speech channel, each a channel of its own
 Then: LLM score per channel (mean, bootstrap CI), ASR-WER/CER of the speech transcript against the model's
-own text channel, off-target ratio per channel (cross-lingual), UTMOS. Failures per channel (harness.failures):
+own text channel, off-target ratio per channel (cross-lingual), quality MOS / similarity of the speech channel. Failures per channel (harness.failures):
 the system's (no answer, empty text, no/silent/NaN/over-long speech) score the scale's minimum; a judge that
 fails after its retries is the measurement's: left out, counted, and the result is incomplete.
 """
@@ -24,16 +25,16 @@ from harness.audio import AudioPolicy, check_and_resample, item_audio, read_audi
 from harness.errors import MEASUREMENT, CodedError, SystemFailure
 from harness.failures import mark
 from harness.judges import build_llm_judge
-from harness.judges.utmos import find_utmos
 from harness.manifest import ManifestItem
 from harness.model import respond_kwargs
 from harness.options import ConfigError
 from harness.paths import safe_name
 from harness.tasks.base import Stage, StageContext, Task
+from harness.tasks.quality import configure_quality, quality_stages
 from harness.tasks.s2s_metrics import summarize_s2s
 from harness.tasks.wer import transcribe_batch
 
-OPTION_KEYS = {"out_lang", "llm_judge", "prompt", "utmos", "answer_max_seconds", "instruction", "lid_judge"}
+OPTION_KEYS = {"out_lang", "llm_judge", "prompt", "quality_judges", "answer_max_seconds", "instruction", "lid_judge"}
 
 
 def _to_simplified(text: str) -> str:
@@ -43,10 +44,11 @@ def _to_simplified(text: str) -> str:
 
 
 class S2STask(Task):
-    stage_names = ("respond", "transcribe", "lid", "judge_text", "judge_speech", "utmos")
-    # Each channel's chain of stages: the first failure along it is that channel's failure.
+    stage_names = ("respond", "transcribe", "lid", "judge_text", "judge_speech")
+    # Each channel's chain of stages: the first failure along it is that channel's failure (configure() adds one
+    # channel per speech-quality judge: respond -> quality_<name>).
     channel_stages = {"text": ("respond", "judge_text"), "speech": ("respond", "transcribe", "judge_speech"),
-                      "lid": ("respond", "lid"), "utmos": ("respond", "utmos")}
+                      "lid": ("respond", "lid")}
 
     # -- configuration (plan time: nothing loaded) ---------------------------------------------------
     def configure(self) -> None:
@@ -62,9 +64,11 @@ class S2STask(Task):
             raise ConfigError(f"task {self.spec.task} needs an LLM judge: --llm-judge openai:MODEL or hf:DIR")
         self.llm_judge, self.judge_settings = build_llm_judge(
             spec, dict(self.options.llm_judge_args), opts.get("prompt", "voicebench-open"), seed=self.options.seed)
-        self.utmos, self.utmos_reason = find_utmos(str(opts.get("utmos", "auto")))
         self.answer_policy = AudioPolicy(max_seconds=float(opts.get("answer_max_seconds", 120)))
         self.lid_judge = self._lid_judge(opts.get("lid_judge"))
+        self.quality = configure_quality(self)
+        self.channel_stages = {**type(self).channel_stages, **{
+            self.quality.stage_name(name): ("respond", self.quality.stage_name(name)) for name in self.quality.judges}}
         decoding = (self.model.describe().get("generation") or {}).get("decoding")
         if self.out_lang != "same" and decoding == "general":  # CSLM would answer in the question's language
             raise ConfigError(f"task {self.spec.task} asks for answers in {self.out_lang}, but {self.model.name} runs "
@@ -105,23 +109,32 @@ class S2STask(Task):
         answer_policy = self.answer_policy
 
         def respond(items, upstream, ctx: StageContext):
-            out: list[Any] = []
-            for item in items:
+            out: list[Any] = [None] * len(items)
+            ready = []  # (position, item, audio) of readable questions
+            for pos, item in enumerate(items):
                 try:
-                    audio = item_audio(item, model.input_sample_rate, question_policy)
+                    ready.append((pos, item, item_audio(item, model.input_sample_rate, question_policy)))
                 except Exception as exc:  # an unreadable question is the measurement's problem, not the model's
-                    out.append(mark(exc, MEASUREMENT))
-                    continue
-                try:
-                    response = model.respond(audio.samples, self.instruction, self.answer_lang(item),
-                                             **respond_kwargs(model, item))
-                except Exception as exc:  # this sample fails alone, with its reason
-                    out.append(exc)
+                    out[pos] = mark(exc, MEASUREMENT)
+            if hasattr(model, "respond_batch"):  # one call for the batch: Response or exception per question
+                answers = model.respond_batch([a.samples for _, _, a in ready], self.instruction,
+                                              [self.answer_lang(item) for _, item, _ in ready])
+            else:
+                answers = []
+                for _, item, audio in ready:
+                    try:
+                        answers.append(model.respond(audio.samples, self.instruction, self.answer_lang(item),
+                                                     **respond_kwargs(model, item)))
+                    except Exception as exc:  # this sample fails alone, with its reason
+                        answers.append(exc)
+            for (pos, item, audio), response in zip(ready, answers):
+                if isinstance(response, BaseException):
+                    out[pos] = response
                     continue
                 record = {"text": response.text or "", "units": list(response.units), "events": dict(response.events),
                           "malformed": response.malformed, "audio": None, "warnings": audio.warnings}
                 record.update(self._answer_audio(response, item, ctx))
-                out.append(record)
+                out[pos] = record
             return out
 
         def answer_audio(ctx, upstream, judge):
@@ -170,18 +183,10 @@ class S2STask(Task):
                 return out
             return run
 
-        def utmos(items, upstream, ctx: StageContext):
-            out: list[Any] = []
-            for item in items:
-                rec = upstream["respond"][item.id]
-                try:
-                    if rec.get("speech_error"):
-                        raise SystemFailure(rec["speech_error"]["code"], rec["speech_error"]["message"])
-                    audio = read_audio(Path(ctx.output_dir) / rec["audio"], None, answer_policy)
-                    out.append({"utmos": self.utmos.score(audio.samples, audio.sample_rate)})
-                except Exception as exc:
-                    out.append(exc)
-            return out
+        def speech_path(rec):
+            if rec.get("speech_error"):  # no, empty, silent, NaN or over-long speech: the system's failure
+                raise SystemFailure(rec["speech_error"]["code"], rec["speech_error"]["message"])
+            return rec["audio"]
 
         judge_ids = {lang: judges[lang].describe() for lang in sorted(judges)}
         stages = [
@@ -203,9 +208,7 @@ class S2STask(Task):
         stages.append(Stage("judge_speech", {**judged, "zh_to_simplified": True}, judge("speech"),
                             upstream=("respond", "transcribe"), batch_size=judge_batch, models=(self.llm_judge,),
                             fails_as=MEASUREMENT))
-        if self.utmos is not None:
-            stages.append(Stage("utmos", {"utmos": self.utmos.describe()}, utmos, upstream=("respond",),
-                                batch_size=self.options.batch_size, models=(self.utmos,), fails_as=MEASUREMENT))
+        stages.extend(quality_stages(self, self.quality, "respond", speech_path, answer_policy, s2s=True))
         return stages
 
     def _answer_audio(self, response, item: ManifestItem, ctx: StageContext) -> dict[str, Any]:

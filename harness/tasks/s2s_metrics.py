@@ -13,7 +13,8 @@ Metric rows (``unit`` says how to read ``value``):
 - ``off_target_ratio`` (text / speech), cross-lingual tasks: share of answers whose detected language is not
   the requested one (speech: the language-ID judge's free transcript; harness.langid's Han-ratio rule); a
   missing answer counts as off-target; non-empty answers with no letters are left out as ``undetermined``;
-- ``utmos`` (speech) when a UTMOS model ran; ``malformed_ratio``: responses the model flagged as malformed.
+- speech-quality metrics (speech channel) of each quality judge that ran (harness.tasks.quality: dnsmos_*,
+  distillmos, utmos, sim_*); ``malformed_ratio``: responses the model flagged as malformed.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from harness.failures import kind_of, mean_row, rate_rows
 from harness.metrics import edit_counts
 from harness.normalize import get_normalizer
 from harness.tasks.base import walk_stages
+from harness.tasks.quality import quality_rows
 
 
 def _channel(records, stages, item_id: str) -> tuple[dict[str, dict], dict[str, Any]]:
@@ -56,8 +58,8 @@ def _sample_row(task, item, records) -> dict[str, Any]:
             channel = stage.split("_", 1)[1]
             row[f"judge_score_{channel}"] = out["score"]
             row[f"judge_reply_{channel}"] = out["replies"][0][:500]
-        elif stage == "utmos":
-            row["utmos"] = out["utmos"]
+        elif stage.startswith("quality_"):
+            row.update(out["scores"])
     row["channels"] = channels
     errors = [c["error"] for c in channels.values() if "error" in c]
     row["status"] = "failed" if errors else "ok"
@@ -96,13 +98,7 @@ def summarize_s2s(task, items, records) -> dict[str, Any]:
         metrics.extend(_consistency_rows(task, normalizer, lang, rows))
         if cross:
             metrics.extend(_off_target_rows(task, lang, rows, has_text))
-        if task.utmos is not None:
-            values = [r["utmos"] for r in rows if "utmos" in r]
-            system, measurement = _failures(rows, "utmos")
-            metrics.append(mean_row(task.options, {"name": "utmos", "lang": lang, "channel": "speech",
-                                                   "headline": True, "unit": "MOS 1-5",
-                                                   "model": task.utmos.describe()["id"]},
-                                    values, system, measurement, 1.0, "mos"))
+        metrics.extend(quality_rows(task.options, task.quality, lang, rows, "speech"))
         responded = [r for r in rows if "text" in r]
         metrics.append(mean_row(task.options, {"name": "malformed_ratio", "lang": lang, "channel": None,
                                                "headline": False, "unit": "rate"},
@@ -111,8 +107,7 @@ def summarize_s2s(task, items, records) -> dict[str, Any]:
     judge_info = {**task.llm_judge.describe(), **task.judge_settings.describe(),
                   "requests_this_run": dict(task.llm_judge.stats)}
     info = {"llm_judge": judge_info,
-            "utmos": task.utmos.describe() if task.utmos is not None
-            else {"status": "unavailable", "reason": task.utmos_reason},
+            "quality_judges": task.quality.describe(),
             "answer_language": task.out_lang, "text_channel": "present" if has_text else "absent"}
     if cross:
         info["language_id"] = {**langid.describe(), "speech_transcribed_by": task.lid_judge.describe()["id"]}

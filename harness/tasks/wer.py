@@ -19,6 +19,14 @@ from harness.normalize import get_normalizer
 from harness.options import ConfigError
 from harness.paths import safe_name
 from harness.tasks.base import Stage, StageContext, Task, walk_stages
+from harness.tasks.quality import (
+    QualitySetup,
+    add_quality,
+    configure_quality,
+    quality_rows,
+    quality_stages,
+    settle_status,
+)
 
 
 def _by_lang(items: list[ManifestItem]) -> dict[str, list[int]]:
@@ -61,6 +69,8 @@ def transcribe_batch(model, items: list[ManifestItem], lang: str, load, load_fai
 
 class WERTask(Task):
     hypothesis_stage = "transcribe"
+    quality = QualitySetup()  # speech-quality judges (TTS only; empty for ASR)
+    speech_stage = "synthesize"  # the stage whose audio artifact ({"audio": path}) the quality judges score
 
     def _score_stage(self) -> Stage:
         normalizer = get_normalizer(self.spec.normalizer)
@@ -125,6 +135,11 @@ class WERTask(Task):
                 else:
                     row.update(errors=ref_len, ref_len=ref_len, deletions=ref_len, rate=1.0, scored_as="all deleted")
                     group["failed_lens"].append(ref_len)
+            if self.quality.judges:  # each judge is a channel of its own: its failure never touches the WER
+                row["channels"] = {"asr": {"status": "ok"} if row["status"] == "ok" else
+                                   {"status": f"{kind_of(row['error'])}_failure", "error": row["error"]}}
+                add_quality(row, records, self.quality, self.speech_stage, item.id)
+                settle_status(row)
             samples.append(row)
         metrics = []
         for lang in sorted(per_lang):
@@ -132,7 +147,13 @@ class WERTask(Task):
             base = {"name": "cer" if lang == "zh" else "wer", "lang": lang, "unit": "rate"}
             metrics.extend(rate_rows(self.options, base, g["errors"], g["lens"], g["failed_lens"],
                                      len(g["measurement"]), self.spec.aggregation))
-        return {"metrics": metrics, "samples": samples}
+            if self.quality.judges:
+                metrics.extend(quality_rows(self.options, self.quality, lang,
+                                            [r for r in samples if r["lang"] == lang], None))
+        out: dict[str, Any] = {"metrics": metrics, "samples": samples}
+        if self.quality.judges or self.quality.skipped:
+            out["info"] = {"quality_judges": self.quality.describe()}
+        return out
 
 
 def _reference_tokens(normalizer, item: ManifestItem) -> list[str]:
@@ -177,6 +198,16 @@ class ASRWERTask(WERTask):
 
 class TTSWERTask(WERTask):
     stage_names = ("synthesize", "transcribe", "score")
+    OPTION_KEYS = frozenset({"quality_judges"})
+
+    def configure(self) -> None:
+        if self.options.llm_judge or self.options.llm_judge_args:
+            raise ConfigError(f"task {self.spec.task} has no LLM judge; drop --llm-judge/--llm-judge-arg")
+        unknown = sorted(set(self.spec.options) - self.OPTION_KEYS)
+        if unknown:
+            raise ConfigError(f"{self.spec.source}: unknown option(s) {', '.join(unknown)}; known: "
+                              f"{', '.join(sorted(self.OPTION_KEYS))}")
+        self.quality = configure_quality(self)
 
     def check_languages(self, langs):
         self.check_judges(langs)
@@ -226,4 +257,5 @@ class TTSWERTask(WERTask):
                 Stage("transcribe", {"judges": judge_ids, "audio_policy": policy.__dict__}, transcribe,
                       upstream=("synthesize",), batch_size=self.options.batch_size,
                       models=tuple(judges[lang] for lang in sorted(judges)), fails_as=MEASUREMENT),
-                self._score_stage()]
+                self._score_stage(),
+                *quality_stages(self, self.quality, self.speech_stage, lambda rec: rec["audio"], policy)]

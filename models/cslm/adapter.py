@@ -4,8 +4,11 @@ Registered as ``cslm-sft`` and ``cslm-base`` (released Hub checkpoints; ``--mode
 (any local folder). Capabilities:
 - ``transcribe``: ASR prompt (units in, text out) -> text channel;
 - ``synthesize``: TTS prompt (text in, units out) -> unit vocoder -> Audio;
-- ``respond``: released general / cross-lingual prompt -> harness.response.Response (both channels, timing).
-Each request runs alone with its own seed (options.sample_seed), so outputs do not depend on batching.
+- ``respond`` / ``respond_batch``: released general / cross-lingual prompt -> harness.response.Response (both
+  channels, timing).
+Generation runs locally (transformers, ``gen_batch_size`` requests per left-padded batch) or on an
+OpenAI-compatible completions server (``server=``); models.cslm.generation has both. Each request draws
+from its own seed (options.sample_seed), so its sample does not depend on which requests share its batch.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from harness.errors import CodedError
 from harness.model import RESPOND, SYNTHESIZE, TRANSCRIBE, Model, ModelConfigError, unknown_options
 from harness.response import Response
 from models.cslm import checkpoint
+from models.cslm.backend_options import BACKEND_KEYS, CSLMBackendOptions
 from models.cslm.options import GENERATION_KEYS, CSLMGenerationOptions
 from models.cslm.parsing import ParsedGeneration, parse_generation
 from models.cslm.prompts import Prompt, PromptBuilder, load_prompt_table
@@ -45,8 +49,9 @@ class CSLM(Model):
     input_sample_rate = SAMPLE_RATE
 
     def __init__(self, name: str = "cslm", **options: Any):
-        unknown_options(name, options, ADAPTER_KEYS | GENERATION_KEYS)
+        unknown_options(name, options, ADAPTER_KEYS | GENERATION_KEYS | BACKEND_KEYS)
         super().__init__(name, **options)
+        self.backend = CSLMBackendOptions.from_args(options)  # refuses options the chosen backend ignores
         self.table = load_prompt_table(options.get("prompts"))
         self.ckpt = checkpoint.resolve(name, options.get("path"), options.get("revision"))
         self.gen = CSLMGenerationOptions.from_args({**self._checkpoint_defaults(), **options})
@@ -95,7 +100,8 @@ class CSLM(Model):
                 "checkpoint": self.ckpt.source, "hub_id": self.ckpt.hub_id, "revision": self.ckpt.revision,
                 "dtype": dtype, "dtype_requested": self.gen.requested_dtype(), "dtype_note": note,
                 # the device kind, not the index: data-parallel ranks (cuda:0, cuda:1) share stage caches
-                "device": self.device.split(":")[0], "generation": self.gen.to_dict(),
+                "device": "server" if self.backend.served else self.device.split(":")[0],
+                "generation": self.gen.to_dict(), "backend": self.backend.describe(),
                 "prompt_mode": self.gen.prompt_mode, "max_new_tokens": self.gen.max_new_tokens,
                 "eoa_cut": self.gen.eoa_cut, "prompts": self.table,
                 "speech_tokenizer": tok_id, "long_audio": self.options.get("long_audio", "error"),
@@ -104,6 +110,8 @@ class CSLM(Model):
 
     def _dtype(self) -> tuple[str, str | None]:
         """(dtype the weights load in, note when it differs from the requested one)."""
+        if self.backend.served:
+            return "server", f"weights and dtype are the server's ({self.backend.server})"
         bf16 = False
         if self.device.startswith("cuda"):
             import torch
@@ -113,23 +121,22 @@ class CSLM(Model):
 
     # -- loading -----------------------------------------------------------------------------------
     def load(self) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
         folder = self.ckpt.fetch()
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.vocab = detect_units(self.tokenizer, prefer=self.options.get("unit_format"))
-        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, self._dtype()[0]))
-        self.model.to(self.device).eval()
+        self.model = None if self.backend.served else self._load_weights(folder)
         self.prompts = PromptBuilder(self.tokenizer, self.vocab, self.table, self.gen.prompt_mode,
                                      self.gen.max_input_tokens)
         self.prompts.self_check()
-        self.gen_config = self._generation_config()
+        self.gen_config = self._generation_config(folder)
         self.end_ids = set(self.gen_config.eos_token_id if isinstance(self.gen_config.eos_token_id, list)
                            else [self.gen_config.eos_token_id])
         vocab = self.tokenizer.get_vocab()
         self.marker_ids = {vocab[t] for t in (SPAN_OPEN, SPAN_CLOSE) if t in vocab}
         self.specials = tuple(t for t in self.tokenizer.all_special_tokens if t)
+        self.generator = self._generator()
         self.speech_tokenizer = self._load_speech_tokenizer()
         if self.vocoder is not None and self._vocoder_explicit:
             self.vocoder.load()  # asked for by name: configuration errors stop the run before any sample
@@ -137,8 +144,23 @@ class CSLM(Model):
         else:
             self._vocoder_ready = False  # default vocoder: loaded on first use (ASR never needs it)
 
-    def _generation_config(self):
-        cfg = copy.deepcopy(self.model.generation_config)
+    def _load_weights(self, folder):
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, self._dtype()[0]))
+        return model.to(self.device).eval()
+
+    def _generation_config(self, folder):
+        from transformers import AutoConfig, GenerationConfig
+
+        if self.model is not None:
+            cfg = copy.deepcopy(self.model.generation_config)
+        else:  # served: the checkpoint's own file, as the server reads it
+            try:
+                cfg = GenerationConfig.from_pretrained(folder)
+            except OSError:
+                cfg = GenerationConfig.from_model_config(AutoConfig.from_pretrained(folder))
         g = self.gen
         cfg.do_sample, cfg.max_new_tokens = g.do_sample, g.max_new_tokens
         cfg.temperature, cfg.top_p, cfg.top_k = (g.temperature, g.top_p, g.top_k) if g.do_sample else (None,) * 3
@@ -147,6 +169,26 @@ class CSLM(Model):
         if cfg.pad_token_id is None:  # released: pad_token_id=tokenizer.eos_token_id
             cfg.pad_token_id = self.tokenizer.eos_token_id
         return cfg
+
+    def _generator(self):
+        """The backend that turns prompt ids into generated ids (models.cslm.generation)."""
+        from models.cslm.decode import DecodeSettings
+        from models.cslm.generation import LocalBackend, ServedBackend
+        from models.cslm.served import CompletionsClient
+        from models.cslm.streaming import UnitTimingStreamer
+
+        def new_streamer(t0: float):
+            return UnitTimingStreamer(self.vocab, self.marker_ids, self.end_ids, t0=t0, skip_prompt=False)
+
+        if self.backend.served:
+            client = CompletionsClient(self.backend, jitter_seed=self.gen.seed)
+            client.preflight(self.gen.max_input_tokens + self.gen.max_new_tokens)
+            return ServedBackend(client, self.gen, self.end_ids, self.backend.concurrency, new_streamer)
+        g, pad = self.gen, self.gen_config.pad_token_id
+        settings = DecodeSettings(max_new_tokens=g.max_new_tokens, end_ids=frozenset(self.end_ids),
+                                  pad_id=int(pad[0] if isinstance(pad, list) else pad), do_sample=g.do_sample,
+                                  temperature=g.temperature, top_k=g.top_k, top_p=g.top_p)
+        return LocalBackend(self.model, settings, self.backend.gen_batch_size, new_streamer)
 
     def _load_speech_tokenizer(self) -> SpeechTokenizer | None:
         spec = self.tokenizer_spec
@@ -165,27 +207,30 @@ class CSLM(Model):
         cache_dir = None if cache == "none" else (cache or default_cache_dir())
         return SpeechTokenizer(spec, self.options.get("long_audio", "error"), cache_dir)
 
-    # -- one request -------------------------------------------------------------------------------
-    def _generate(self, prompt: Prompt, t0: float, memo: bool = True) -> tuple[list[int], dict[str, Any]]:
-        import torch
-
-        from models.cslm.streaming import UnitTimingStreamer
-
-        key = prompt.ids.tobytes()
-        if memo and key in self._memo:  # a batch retried sample by sample after one bad item: reuse outputs
-            return self._memo[key]
-        ids = torch.as_tensor(prompt.ids, device=self.device)[None]
-        streamer = UnitTimingStreamer(self.vocab, self.marker_ids, self.end_ids, t0=t0)
-        torch.manual_seed(self.gen.sample_seed(prompt.ids))
-        with torch.inference_mode():
-            self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                                generation_config=self.gen_config, streamer=streamer)
-        out = (streamer.ids, {**streamer.events, "prompt_tokens": len(prompt.ids),
-                              "prompt_truncated": prompt.truncated})
-        if memo:
-            if len(self._memo) > 256:
-                self._memo.clear()
-            self._memo[key] = out
+    # -- generation --------------------------------------------------------------------------------
+    def _generate_many(self, prompts: list[Prompt], t0: float, memo: bool = True) -> list[Any]:
+        """Per prompt: (generated ids, events) or the exception that request failed with."""
+        out: list[Any] = [None] * len(prompts)
+        todo = []
+        for i, prompt in enumerate(prompts):
+            key = prompt.ids.tobytes()
+            if memo and key in self._memo:  # a batch retried sample by sample after one bad item: reuse outputs
+                out[i] = self._memo[key]
+            else:
+                todo.append(i)
+        if not todo:
+            return out
+        results = self.generator.run([prompts[i].ids for i in todo],
+                                     [self.gen.sample_seed(prompts[i].ids) for i in todo], t0)
+        for i, result in zip(todo, results):
+            if not isinstance(result, BaseException):
+                result = (result[0], {**result[1], "prompt_tokens": len(prompts[i].ids),
+                                      "prompt_truncated": prompts[i].truncated})
+                if memo:
+                    if len(self._memo) > 256:
+                        self._memo.clear()
+                    self._memo[prompts[i].ids.tobytes()] = result
+            out[i] = result
         return out
 
     def _parse(self, ids: list[int], expect_units: bool, expect_text: bool) -> tuple[str, ParsedGeneration]:
@@ -219,19 +264,18 @@ class CSLM(Model):
     # -- capabilities ------------------------------------------------------------------------------
     def transcribe(self, audios: list[np.ndarray], lang: str) -> list[str]:
         self.ensure_loaded()
-        texts = []
-        for samples in audios:
-            units, _ = self._units(samples)
-            ids, _ = self._generate(self.prompts.units_prompt("asr", lang, units), time.perf_counter())
-            texts.append(self._parse(ids, expect_units=False, expect_text=True)[1].text)
-        return texts
+        t0 = time.perf_counter()
+        prompts = [self.prompts.units_prompt("asr", lang, self._units(samples)[0]) for samples in audios]
+        return [self._parse(ids, expect_units=False, expect_text=True)[1].text
+                for ids, _ in _or_raise(self._generate_many(prompts, t0))]
 
     def synthesize(self, texts: list[str], lang: str) -> list[Audio]:
         self.ensure_loaded()
         vocoder = self._vocoder()  # no vocoder: a ModelConfigError naming the options, before generating
+        t0 = time.perf_counter()
+        prompts = [self.prompts.text_prompt("tts", lang, text) for text in texts]
         out = []
-        for text in texts:
-            ids, _ = self._generate(self.prompts.text_prompt("tts", lang, text), time.perf_counter())
+        for ids, _ in _or_raise(self._generate_many(prompts, t0)):
             raw, parsed = self._parse(ids, expect_units=True, expect_text=False)
             if not parsed.units:
                 raise CSLMOutputError("no_units", f"generation has no speech units ({parsed.malformed}): {raw[:200]!r}")
@@ -243,19 +287,39 @@ class CSLM(Model):
 
     def respond(self, audio: np.ndarray | Audio, instruction: str | None = None, out_lang: str = "en") -> Response:
         """Speech in -> text and speech out, with the released ``decoding`` prompt in ``out_lang``."""
+        return _or_raise(self.respond_batch([audio], instruction, [out_lang]))[0]
+
+    def respond_batch(self, audios: list[np.ndarray | Audio], instruction: str | None = None,
+                      out_langs: list[str] | None = None) -> list[Response | BaseException]:
+        """respond() for several questions at once (decoded together; timed from this call's start). Returns,
+        per question, its Response or the exception it failed with (the others are unaffected)."""
         self.ensure_loaded()
         t0 = time.perf_counter()
-        samples = audio.samples if isinstance(audio, Audio) else np.asarray(audio, dtype=np.float32)
-        if isinstance(audio, Audio) and audio.sample_rate != SAMPLE_RATE:
-            import soxr
+        out_langs = out_langs or ["en"] * len(audios)
+        out: list[Any] = [None] * len(audios)
+        prompts, owners, extras = [], [], []
+        for i, (audio, lang) in enumerate(zip(audios, out_langs)):
+            try:
+                units, _ = self._units(_samples_16k(audio))
+                prompts.append(self.prompts.units_prompt(self.gen.decoding, lang, units, instruction))
+            except ModelConfigError:
+                raise  # configuration (no speech tokenizer, no prompt for lang): stop, do not count per sample
+            except Exception as exc:  # noqa: BLE001 -- e.g. audio the speech tokenizer refuses: this one fails
+                out[i] = exc
+                continue
+            owners.append(i)
+            extras.append({"speech_tokenizer_end": round(time.perf_counter() - t0, 6), "input_units": len(units)})
+        # timing is measured afresh on every call: no memo
+        for i, extra, result in zip(owners, extras, self._generate_many(prompts, t0, memo=False) if prompts else []):
+            try:
+                out[i] = result if isinstance(result, BaseException) else self._response(*result, extra, t0)
+            except Exception as exc:  # noqa: BLE001 -- a vocoder failure fails this answer only
+                out[i] = exc
+        return out
 
-            samples = soxr.resample(samples, audio.sample_rate, SAMPLE_RATE).astype(np.float32)
-        units, _ = self._units(samples)
-        tokenized = time.perf_counter() - t0
-        prompt = self.prompts.units_prompt(self.gen.decoding, out_lang, units, instruction)
-        ids, events = self._generate(prompt, t0, memo=False)  # timing is measured afresh on every call
+    def _response(self, ids: list[int], events: dict[str, Any], extra: dict[str, Any], t0: float) -> Response:
         raw, parsed = self._parse(ids, expect_units=True, expect_text=True)
-        events = {**events, "speech_tokenizer_end": round(tokenized, 6), "input_units": len(units)}
+        events = {**events, **extra}
         wav = None
         if parsed.units and self.vocoder is not None:
             try:
@@ -265,3 +329,22 @@ class CSLM(Model):
                 events["vocoder_pending"] = str(exc)
         return Response(text=parsed.text, units=parsed.units, unit_runs=None, audio=wav, events=events,
                         malformed=parsed.malformed, raw=raw, segments=parsed.segments)
+
+
+def _samples_16k(audio: np.ndarray | Audio) -> np.ndarray:
+    if not isinstance(audio, Audio):
+        return np.asarray(audio, dtype=np.float32)
+    if audio.sample_rate == SAMPLE_RATE:
+        return audio.samples
+    import soxr
+
+    return soxr.resample(audio.samples, audio.sample_rate, SAMPLE_RATE).astype(np.float32)
+
+
+def _or_raise(results: list[Any]) -> list[Any]:
+    """Capabilities without a per-item failure channel (transcribe, synthesize, respond): the first failure
+    raises; the runner then retries sample by sample, and the memo keeps what already succeeded."""
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results

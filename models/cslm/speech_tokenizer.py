@@ -9,6 +9,10 @@ Inputs over 30 s (CosyVoice asserts on them) follow ``long_audio``: ``error`` (d
 or ``chunk`` -- consecutive 30 s windows tokenized separately and concatenated (units near a cut see less
 context; stated in describe()).
 
+A codec folder built by ``python -m training build-codec`` (models/codec: Whisper-base features + k-means,
+25 Hz) is the other backend: ``speech_tokenizer=DIR`` (or ``DIR/codec.json``); its hash is the sha256 of
+codec.json, which names the sha256 of its centroids.
+
 Cache: one ``.npy`` per (tokenizer model sha256, policy, audio sha256) under ``cache_dir``, written to a
 temporary name and renamed, so concurrent ranks never read half a file and a duplicate write is harmless.
 """
@@ -39,7 +43,16 @@ def default_cache_dir() -> Path:
     return Path(root) / "speech-units"
 
 
+def codec_manifest(path: str | Path) -> Path | None:
+    """codec.json of a codec folder given as the folder or the file itself; None for anything else."""
+    path = Path(path)
+    manifest = path / "codec.json" if path.is_dir() else path
+    return manifest if manifest.name == "codec.json" and manifest.is_file() else None
+
+
 def file_sha256(path: str | Path) -> str:
+    """sha256 of a file; of a codec folder, the sha256 of its codec.json (which hashes the weights)."""
+    path = codec_manifest(path) or path
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -53,7 +66,8 @@ class SpeechTokenizer:
         if long_audio not in LONG_AUDIO_POLICIES:
             raise ModelConfigError(f"long_audio={long_audio!r}: choose {' or '.join(LONG_AUDIO_POLICIES)}")
         self.model_path = Path(model_path)
-        if not self.model_path.is_file():
+        self.codec = codec_manifest(self.model_path)  # a codec folder instead of CosyVoice's ONNX model
+        if self.codec is None and not self.model_path.is_file():
             raise ModelConfigError(f"speech tokenizer {self.model_path} does not exist (CosyVoice's "
                                    f"speech_tokenizer_v1.onnx; set --model-arg speech_tokenizer=PATH)")
         self.long_audio = long_audio
@@ -64,11 +78,18 @@ class SpeechTokenizer:
         self.stats = {"onnx_runs": 0, "cache_hits": 0, "cache_misses": 0}  # counted by the real code path
 
     def describe(self) -> dict[str, Any]:
+        if self.codec is not None:
+            return {**self._load().describe(), "sha256": self.sha256, "long_audio": self.long_audio,
+                    "max_seconds": MAX_SECONDS}
         return {"id": "cosyvoice-v1-onnx", "path": str(self.model_path), "sha256": self.sha256,
                 "features": "whisper log_mel_spectrogram n_mels=128", "long_audio": self.long_audio,
                 "max_seconds": MAX_SECONDS}
 
     def _load(self):
+        if self._session is None and self.codec is not None:
+            from models.codec.bundle import CodecTokenizer
+
+            self._session = CodecTokenizer(self.codec.parent, threads=self.threads or 1)
         if self._session is None:
             import onnxruntime as ort
 
@@ -82,6 +103,9 @@ class SpeechTokenizer:
         return self._session
 
     def _run(self, samples: np.ndarray) -> np.ndarray:
+        if self.codec is not None:
+            self.stats["onnx_runs"] += 1  # one tokenizer run (the codec's encoder, not ONNX)
+            return self._load().tokenize(samples)
         import torch
         import whisper
 

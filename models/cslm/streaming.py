@@ -45,9 +45,10 @@ class UnitTimingStreamer(BaseStreamer):
             self._prompt_pending = False
             return
         for token in value.reshape(-1).tolist():  # batch size 1
-            self._token(int(token))
+            self.push(int(token))
 
-    def _token(self, token: int) -> None:
+    def push(self, token: int) -> None:
+        """One generated token (the batched decoder and the served backend call this per row/request)."""
         now = self._now()
         st, ct = self.stamps, self.counts
         is_unit = self.vocab.is_unit_id(token)

@@ -6,6 +6,8 @@
 - ``external:DIR``: another tool renders the audio. Units go to ``DIR/requests/<key>.units`` (one file per
   sequence, rewritten not appended); the sample fails with code ``vocoder_pending`` until ``DIR/<key>.wav``
   exists, after which ``--retry-failed`` picks it up. ``key`` = first 16 hex of sha256 of the unit string.
+- ``codec:DIR``: the codec vocoder of a folder built by ``python -m training build-codec`` (models/codec:
+  un-merged 25 Hz units -> log mel -> Griffin-Lim, 16 kHz; renders whole or chunk by chunk).
 - ``unit-sine``: a deterministic TEST/DIAGNOSTIC vocoder -- each unit is a 40 ms tone (25 Hz frame rate)
   whose pitch encodes the unit id. It exercises the pipeline offline; it does not render speech.
 
@@ -153,7 +155,7 @@ class CosyVoiceVocoder(UnitVocoder):
 
 
 def make_vocoder(spec: str | None, speaker: str | None = None, prompt_wav: str | None = None) -> UnitVocoder | None:
-    """``none`` | ``unit-sine`` | ``cosyvoice[:MODEL_DIR]`` | ``external:DIR``."""
+    """``none`` | ``unit-sine`` | ``cosyvoice[:MODEL_DIR]`` | ``external:DIR`` | ``codec:DIR``."""
     if not spec or spec == "none":
         return None
     kind, _, arg = spec.partition(":")
@@ -165,4 +167,8 @@ def make_vocoder(spec: str | None, speaker: str | None = None, prompt_wav: str |
         if not arg:
             raise ModelConfigError("vocoder=external needs a folder: vocoder=external:DIR")
         return ExternalVocoder(arg)
-    raise ModelConfigError(f"vocoder={spec!r}: choose none, unit-sine, cosyvoice[:MODEL_DIR] or external:DIR")
+    if kind == "codec":
+        from models.codec.vocoder import CodecVocoder
+
+        return CodecVocoder(arg)
+    raise ModelConfigError(f"vocoder={spec!r}: choose none, unit-sine, cosyvoice[:MODEL_DIR], external:DIR or codec:DIR")

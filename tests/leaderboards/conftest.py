@@ -4,7 +4,8 @@
 - TTS: Piper (deterministic: noise_scale=0, noise_w_scale=0) judged by Whisper tiny.en on 4 sentences,
   at length_scale 1.0 and 1.3 (an ablation factor), and the 1.0 run judged by Whisper base (another
   protocol in the same column). The base-judged run starts from a copy of the 1.0 run's folder, so its
-  synthesis comes from the stage cache and only transcription and scoring run again.
+  synthesis comes from the stage cache and only transcription and scoring run again; it is also scored by
+  the DistillMOS speech-quality judge (a quality column of the TTS table).
 """
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def tts_runs(runs_root) -> dict[str, Path]:
                         model_args={**PIPER_DETERMINISTIC, "length_scale": "1.3"}, **common)}
     base = runs_root / "tts-base" / "piper-ls1.0-judge-base"
     shutil.copytree(out["ls10"], base)  # reuse the cached synthesis; the judge differs
-    out["base"] = _run(base, judges={"en": "whisper-base-bundled"},
+    out["base"] = _run(base, judges={"en": "whisper-base-bundled"}, quality_judges={"distillmos": {}},
                        model_args={**PIPER_DETERMINISTIC, "length_scale": "1.0"}, **common)
     return out
 

@@ -30,12 +30,17 @@ def test_markdown_cells_show_the_results_values_and_intervals(runs_root, asr_run
         assert any(line.startswith(f"| {row.label} | {cell}") for line in md.splitlines()), cell
         assert f"({relpath(run_dir / 'samples.jsonl', tmp_path)})" in md  # link to the samples
     assert "zh CER % ↓ (corpus)" in md and "en WER % ↓ (mean-utterance)" in md  # aggregation labelled
+    assert "en DistillMOS ↑ (mean)" in md  # quality metrics: higher is better
 
 
 def test_two_judges_in_one_column_are_flagged_never_merged(runs_root, tts_runs, tmp_path):
     tts = next(t for t in build_tables(collect([runs_root])) if t.task == "tts_wer")
     col = tts.columns[0]
-    assert len(tts.columns) == 1 and len(tts.rows) == 3  # one row per (system, judge): not merged
+    assert len(tts.columns) == 2 and len(tts.rows) == 3  # one row per (system, judge): not merged
+    quality = tts.columns[1]  # the speech-quality column follows the error rate (leaderboards.layout.QUALITY)
+    assert quality.key.metric == "distillmos"
+    scored = [r for r in tts.rows if r.cells.get(quality.key) is not None]
+    assert [r.runs[0].dir for r in scored] == [tts_runs["base"]]
     assert col.reference["judge (en)"].startswith("whisper-tiny.en-bundled")  # 2 of 3 cells: the column's
     marked = [r for r in tts.rows if r.cells[col.key].marks]
     assert len(marked) == 1 and marked[0].runs[0].dir == tts_runs["base"]
@@ -50,7 +55,8 @@ def test_two_judges_in_one_column_are_flagged_never_merged(runs_root, tts_runs, 
 def test_csv_holds_every_metric_exactly_with_provenance(runs_root, asr_runs, tts_runs, tmp_path):
     found = collect([runs_root])
     rows = list(csv.DictReader(io.StringIO(to_csv(found, _link(tmp_path)))))
-    assert len(rows) == sum(len(r.results["metrics"]) for r in found.runs) == 10  # headline and secondary
+    # WER/CER: headline and secondary aggregation; DistillMOS: one mean row (the base-judged TTS run)
+    assert len(rows) == sum(len(r.results["metrics"]) for r in found.runs) == 11
     by_key = {(r["results"], r["metric"], r["lang"], r["aggregation"]): r for r in rows}
     for run in found.runs:
         for m in run.results["metrics"]:
@@ -58,7 +64,10 @@ def test_csv_holds_every_metric_exactly_with_provenance(runs_root, asr_runs, tts
             assert float(r["value"]) == m["value"] and [float(r["ci95_low"]), float(r["ci95_high"])] == m["ci95"]
             assert int(r["n"]) == m["n"] and r["git_commit"].startswith(run.results["provenance"]["git"]["commit"][:10])
     base = [r for r in rows if "tts-base" in r["results"]]
-    assert base and all("whisper-base-bundled" in r["protocol_mark"] for r in base)
+    wer = [r for r in base if r["metric"] == "wer"]
+    assert wer and all("whisper-base-bundled" in r["protocol_mark"] for r in wer)
+    mos = next(r for r in base if r["metric"] == "distillmos")  # alone in its column: nothing to differ from
+    assert not mos["protocol_mark"] and 1.0 <= float(mos["value"]) <= 5.0
 
 
 def test_an_unknown_task_and_metric_still_get_a_table(asr_runs, tmp_path):

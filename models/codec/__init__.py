@@ -1,0 +1,1 @@
+"""A small offline speech codec: Whisper-base semantic units (k-means) + a streaming unit -> mel -> waveform vocoder."""

@@ -1,0 +1,108 @@
+"""Codec unit vocoder: un-merged 25 Hz units -> log mel (UnitMelNet) -> 16 kHz waveform (Griffin-Lim).
+
+Units are NOT run-merged: one unit is 40 ms, so the sequence carries its own durations (a merged sequence
+must be expanded with its run lengths first, as ``render(units, runs)`` does).
+
+Streaming (``stream``): units arrive in chunks; each call renders the mel frames whose ``context_units`` of
+right context have arrived, feeding the net ``context_units`` of left context, so those frames equal the
+whole-sequence pass (float rounding aside); Griffin-Lim then runs chunk by chunk with left-context overlap and
+a cross-fade (``models.codec.mel.StreamingGriffinLim``). The last frames wait for the end of the stream (or
+for ``context_units`` more units): that is the vocoder's lookahead.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from harness.audio import Audio
+from harness.model import ModelConfigError
+from models.codec.bundle import VOCODER, load_codec
+from models.codec.mel import Mel, MelConfig, StreamingGriffinLim
+from models.cslm.units import expand_runs
+from models.cslm.vocoder import UnitVocoder
+
+
+class CodecVocoder(UnitVocoder):
+    name = "codec"
+    sample_rate = 16000
+
+    def __init__(self, spec: str, threads: int = 1):
+        if not spec:
+            raise ModelConfigError("vocoder=codec needs the codec folder: vocoder=codec:DIR")
+        self.manifest = load_codec(spec)
+        self.threads = threads
+        self.net = self.mel = None
+
+    def load(self) -> None:
+        if self.net is not None:
+            return
+        import torch
+
+        from models.codec.net import NetConfig, UnitMelNet
+
+        self.manifest.check(VOCODER)
+        data = self.manifest.data
+        cfg = dict(data["net"])
+        cfg["dilations"] = tuple(cfg["dilations"])
+        self.net_config = NetConfig(**cfg)
+        self.net = UnitMelNet(self.net_config)
+        self.net.load_state_dict(torch.load(self.manifest.folder / VOCODER, map_location="cpu", weights_only=True))
+        self.net.eval()
+        self.mel = Mel(MelConfig(**data["mel"]))
+        self.sample_rate = self.mel.config.sample_rate
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.name, "folder": str(self.manifest.folder), "sha256": self.manifest.sha256,
+                "sample_rate": self.sample_rate, "units": "un-merged 25 Hz (runs expand merged input)",
+                "mel_to_wave": "griffin-lim", "streaming": "chunks with left context + cross-fade"}
+
+    def _net(self, units: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return self.net(torch.as_tensor(units, dtype=torch.long)[None])[0].numpy()
+
+    def mel_of(self, units: Iterable[int]) -> np.ndarray:
+        self.load()
+        seq = np.asarray(list(units), dtype=np.int64)
+        self._check(seq)
+        return self._net(seq)
+
+    def _check(self, seq: np.ndarray) -> None:
+        if seq.size == 0:
+            raise ValueError("no units to render")
+        if seq.min() < 0 or seq.max() >= self.net_config.codes:
+            raise ValueError(f"unit ids must lie in [0, {self.net_config.codes}); got {seq.min()}..{seq.max()}")
+
+    def render(self, units, runs=None) -> Audio:
+        self.load()
+        seq = expand_runs(units, runs) if runs is not None else list(units)
+        return Audio(self.mel.invert(self.mel_of(seq)), self.sample_rate)
+
+    def stream(self, chunks: Iterable[Iterable[int]]) -> Iterator[np.ndarray]:
+        """Yield waveform pieces as unit chunks arrive; their concatenation is the rendered utterance."""
+        self.load()
+        ctx = self.net_config.context_units
+        gl = StreamingGriffinLim(self.mel)
+        units = np.zeros(0, dtype=np.int64)
+        done = 0  # units whose mel frames were emitted
+        for chunk in chunks:
+            units = np.concatenate([units, np.asarray(list(chunk), dtype=np.int64)])
+            ready = len(units) - ctx
+            if ready > done:
+                yield gl.push(self._frames(units, done, ready))
+                done = ready
+        if len(units) == 0:
+            raise ValueError("no units to render")
+        self._check(units)
+        yield gl.push(self._frames(units, done, len(units)), final=True)
+
+    def _frames(self, units: np.ndarray, start: int, end: int) -> np.ndarray:
+        """Mel frames of units [start, end), from a window with the net's context on both sides."""
+        ctx, up = self.net_config.context_units, self.net_config.upsample
+        lo, hi = max(0, start - ctx), min(len(units), end + ctx)
+        if start >= end:
+            return np.zeros((0, self.mel.config.n_mels), dtype=np.float32)
+        self._check(units[lo:hi])
+        return self._net(units[lo:hi])[(start - lo) * up:(end - lo) * up]

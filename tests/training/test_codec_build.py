@@ -1,0 +1,61 @@
+"""build-codec: recipes validate, sentences are seeded and never the held-out ones, the tiny recipe builds and resumes."""
+import json
+from pathlib import Path
+
+import pytest
+
+from training.codec.recipe import CodecRecipeError, load_codec_recipe
+from training.codec.sentences import generate, vocabulary_size
+
+CODEC_RECIPES = sorted((Path(__file__).resolve().parents[2] / "training" / "recipes" / "codec").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CODEC_RECIPES, ids=lambda p: p.stem)
+def test_shipped_codec_recipes_validate(path):
+    recipe = load_codec_recipe(path)
+    assert recipe.codes <= recipe.kmeans_vectors and recipe.output_dir.startswith("runs/")
+    assert "python -m training build-codec" in path.read_text()
+
+
+def test_codec_recipe_mistakes_fail_naming_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("output_dir: x\ncodez: 12\n")
+    with pytest.raises(CodecRecipeError, match="codez"):
+        load_codec_recipe(bad)
+    bad.write_text("output_dir: x\nvocoder: {stepz: 3}\n")
+    with pytest.raises(CodecRecipeError, match="stepz"):
+        load_codec_recipe(bad)
+    with pytest.raises(CodecRecipeError, match="codes"):
+        load_codec_recipe(CODEC_RECIPES[0], ["codes=999999999"])
+
+
+def test_sentences_are_seeded_distinct_and_never_held_out():
+    from training.codec.corpus import heldout_sentences
+
+    heldout = heldout_sentences()
+    assert len(heldout) == 24
+    first = generate(300, seed=3, exclude=heldout)
+    assert first == generate(300, seed=3, exclude=heldout) != generate(300, seed=4, exclude=heldout)
+    assert len(set(first)) == 300 and not set(first) & set(heldout)
+    assert vocabulary_size() >= 200
+
+
+@pytest.mark.slow
+def test_tiny_recipe_builds_a_codec_and_a_rerun_skips_every_step(tmp_path):
+    from tests.fixtures.codec import tiny_recipe
+    from training.codec.build import build_codec
+
+    recipe = tiny_recipe(tmp_path / "codec", "en_sentences=12", "codes=16", "belle_count=2", "vocoder.steps=10",
+                         "vocoder.checkpoint_every=5")
+    folder = build_codec(recipe, progress=False)
+    manifest = json.loads((folder / "codec.json").read_text())
+    assert manifest["codes"] == 16 and set(manifest["files"]) == {"centroids.npy", "vocoder.pt"}
+    assert manifest["training"]["complete"] and manifest["training"]["english_sentences"] == 12
+    assert (folder / "work" / "vocoder-ckpt.pt").is_file()
+    stamp = {p.name: p.stat().st_mtime_ns for p in (folder / "work" / "en").iterdir()}
+    before = (folder / "vocoder.pt").read_bytes()
+    build_codec(recipe, progress=False)  # everything done: nothing is redone
+    assert {p.name: p.stat().st_mtime_ns for p in (folder / "work" / "en").iterdir()} == stamp
+    assert (folder / "vocoder.pt").read_bytes() == before
+    report = json.loads((folder / "work" / "report.json").read_text())
+    assert report["vocoder"]["steps_done"] == 10 and report["features"]["en"]["utterances"] == 12

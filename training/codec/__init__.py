@@ -1,0 +1,1 @@
+"""``python -m training build-codec RECIPE``: speech corpus -> k-means speech tokenizer -> unit vocoder."""

@@ -1,0 +1,194 @@
+"""Build a codec folder from a recipe, step by step; every step skips what an earlier run already finished.
+
+    1 sentences   work/sentences.txt (seeded templates, the held-out 24 excluded)
+    2 speech      work/en/NNNNN.npy (Piper, 16 kHz); BELLE wavs read in place (rows after the held-out ones)
+    3 features    work/features/<corpus>-<group>.npz: 25 Hz encoder features, each utterance alone (as at inference)
+    4 tokenizer   centroids.npy (mini-batch k-means, seeded, one thread, 10 passes over the sample)
+    5 vocoder     work/vocoder-ckpt.pt during training (resumable), then vocoder.pt; codec.json last
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from models.codec.bundle import CENTROIDS, VOCODER, nearest, write_manifest
+from training.codec.corpus import belle_wavs, heldout_sentences, load_16k, synthesize_english
+from training.codec.recipe import CodecRecipe
+from training.codec.sentences import generate, vocabulary_size
+
+GROUP = 48  # utterances per features file
+
+
+class CodecBuilder:
+    def __init__(self, recipe: CodecRecipe, progress: bool = True):
+        self.recipe = recipe
+        self.out = Path(recipe.output_dir)
+        self.work = self.out / "work"
+        self.progress = progress
+        self.report_path = self.work / "report.json"
+        self.report = json.loads(self.report_path.read_text()) if self.report_path.is_file() else {}
+
+    def _bar(self, **kw):
+        return tqdm(disable=not self.progress, dynamic_ncols=True, **kw)
+
+    def _save_report(self):
+        tmp = self.report_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.report, indent=2, sort_keys=True))
+        tmp.replace(self.report_path)
+
+    def _timed(self, name: str, fn):
+        start = time.perf_counter()
+        result = fn()
+        seconds = round(time.perf_counter() - start, 1)
+        self.report.setdefault("seconds", {})[name] = round(self.report.get("seconds", {}).get(name, 0) + seconds, 1)
+        self._save_report()
+        return result
+
+    # -- steps --------------------------------------------------------------------------------
+    def sentences(self) -> list[str]:
+        path = self.work / "sentences.txt"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            heldout = heldout_sentences()
+            texts = generate(self.recipe.en_sentences, self.recipe.seed, exclude=heldout)
+            assert not set(texts) & set(heldout)
+            path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+        return path.read_text(encoding="utf-8").splitlines()
+
+    def speech(self, sentences: list[str]) -> dict[str, list[Path]]:
+        r = self.recipe
+        with self._bar(total=len(sentences), desc="piper speech") as bar:
+            en = synthesize_english(sentences, self.work / "en", r.piper_voice, r.length_scales, bar)
+        belle = r.belle_folder()
+        zh = belle_wavs(belle, r.belle_skip, r.belle_count) if belle else []
+        return {"en": en, "zh": zh}
+
+    def features(self, corpora: dict[str, list[Path]]) -> dict[str, list[np.ndarray]]:
+        from models.codec.features import WhisperBaseFeatures
+
+        encoder = WhisperBaseFeatures(threads=1)
+        out: dict[str, list[np.ndarray]] = {}
+        folder = self.work / "features"
+        folder.mkdir(parents=True, exist_ok=True)
+        for corpus, paths in corpora.items():
+            feats: list[np.ndarray] = []
+            with self._bar(total=len(paths), desc=f"encode {corpus}") as bar:
+                for g in range(0, len(paths), GROUP):
+                    file = folder / f"{corpus}-{g // GROUP:04d}.npz"
+                    if not file.is_file():
+                        audio = [load_16k(p) for p in paths[g:g + GROUP]]
+                        arrays = [encoder.features(a) for a in audio]
+                        tmp = file.with_name(f".{file.stem}.tmp.npz")
+                        np.savez(tmp, *[a.astype(np.float16) for a in arrays])
+                        tmp.replace(file)
+                    with np.load(file) as data:
+                        feats.extend(data[f"arr_{i}"].astype(np.float32) for i in range(len(data.files)))
+                    bar.update(min(GROUP, len(paths) - g))
+            out[corpus] = feats
+        self.report["features"] = {c: {"utterances": len(f), "units": int(sum(len(a) for a in f))}
+                                   for c, f in out.items()}
+        return out
+
+    def tokenizer(self, feats: dict[str, list[np.ndarray]]) -> np.ndarray:
+        path = self.out / CENTROIDS
+        if path.is_file():
+            return np.load(path)
+        from sklearn.cluster import MiniBatchKMeans
+        from threadpoolctl import threadpool_limits
+
+        r = self.recipe
+        data = np.concatenate([a for f in feats.values() for a in f])
+        rng = np.random.default_rng(r.seed)
+        if len(data) > r.kmeans_vectors:
+            data = data[np.sort(rng.choice(len(data), r.kmeans_vectors, replace=False))]
+        if len(data) < r.codes:
+            raise ValueError(f"{len(data)} feature vectors cannot fit {r.codes} codes: more speech or fewer codes")
+        with threadpool_limits(1):
+            km = MiniBatchKMeans(n_clusters=r.codes, random_state=r.seed, batch_size=4096, n_init=1, max_iter=10,
+                                 max_no_improvement=None, reassignment_ratio=0.01).fit(data)
+        centroids = km.cluster_centers_.astype(np.float32)
+        tmp = path.with_name(f".{path.stem}.tmp.npy")
+        np.save(tmp, centroids)
+        tmp.replace(path)
+        self.report["kmeans"] = {"vectors": int(len(data)), "codes": r.codes, "inertia": float(km.inertia_)}
+        return centroids
+
+    def vocoder(self, paths: list[Path], feats: list[np.ndarray], centroids: np.ndarray) -> dict:
+        from models.codec.mel import Mel
+        from models.codec.net import NetConfig
+        from training.codec.train_vocoder import train_vocoder
+
+        r, v = self.recipe, self.recipe.vocoder
+        net_config = NetConfig(codes=r.codes, dim=v.dim, dilations=tuple(v.dilations))
+        if (self.out / VOCODER).is_file() and self.report.get("vocoder", {}).get("steps_done") == v.steps:
+            return self.report["vocoder"]
+        mel = Mel()
+        cache = self.work / "stream.npz"
+        if cache.is_file():
+            with np.load(cache) as data:
+                units, mels = data["units"], data["mels"]
+        else:
+            all_units, all_mels = [], []
+            for p, f in zip(tqdm(paths, desc="units + mels", disable=not self.progress), feats):
+                u = nearest(f, centroids)
+                m = mel.log_mel(load_16k(p))
+                want = len(u) * net_config.upsample
+                m = np.concatenate([m, np.repeat(m[-1:], max(0, want - len(m)), axis=0)])[:want]
+                all_units.append(u)
+                all_mels.append(m)
+            units, mels = np.concatenate(all_units), np.concatenate(all_mels).astype(np.float32)
+            np.savez(cache, units=units, mels=mels)
+        summary = train_vocoder(units, mels, net_config, v, r.seed, self.work / "vocoder-ckpt.pt", self._bar)
+        import torch
+
+        if summary["stopped_early"]:
+            print(f"vocoder: stopped after {summary['steps_done']}/{v.steps} steps (max_minutes); rerun to go on")
+        tmp = self.out / f".{VOCODER}.tmp"
+        torch.save(summary.pop("net").state_dict(), tmp)
+        tmp.replace(self.out / VOCODER)
+        self.report["vocoder"] = {**summary, "training_units": int(len(units)),
+                                  "training_hours": round(len(units) / 25 / 3600, 3)}
+        self.net_config = net_config
+        return self.report["vocoder"]
+
+    # -- all ----------------------------------------------------------------------------------
+    def run(self) -> Path:
+        from models.codec.features import WhisperBaseFeatures
+        from models.codec.mel import MelConfig
+        from models.codec.net import NetConfig
+
+        r = self.recipe
+        self.work.mkdir(parents=True, exist_ok=True)
+        sentences = self._timed("sentences", self.sentences)
+        corpora = self._timed("speech", lambda: self.speech(sentences))
+        feats = self._timed("features", lambda: self.features(corpora))
+        centroids = self._timed("tokenizer", lambda: self.tokenizer(feats))
+        voc = self._timed("vocoder", lambda: self.vocoder(corpora["en"], feats["en"], centroids))
+        net = NetConfig(codes=r.codes, dim=r.vocoder.dim, dilations=tuple(r.vocoder.dilations))
+        write_manifest(self.out, {
+            "codes": r.codes, "rate_hz": 25, "sample_rate": 16000,
+            "features": WhisperBaseFeatures(threads=1).describe(), "mel": MelConfig().to_dict(),
+            "net": net.to_dict(), "context_units": net.context_units,
+            "units_for_vocoder": "un-merged (one unit = 40 ms; durations kept)",
+            "training": {"recipe": r.to_dict(), "english_sentences": len(sentences),
+                         "template_vocabulary": vocabulary_size(),
+                         "heldout_excluded": "harness/datasets tts-en-sentences (24)",
+                         "chinese_clips": len(corpora["zh"]), "belle_rows": f"{r.belle_skip}..{r.belle_skip + len(corpora['zh'])}",
+                         "report": self.report, "complete": not voc.get("stopped_early")},
+        })
+        print(json.dumps({"codec": str(self.out), "seconds": self.report.get("seconds"),
+                          "vocoder": voc}, indent=2))
+        return self.out
+
+
+def build_codec(recipe: CodecRecipe, progress: bool = True) -> Path:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    return CodecBuilder(recipe, progress).run()

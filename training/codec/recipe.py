@@ -1,0 +1,110 @@
+"""Codec build recipes: YAML -> a frozen CodecRecipe; unknown keys and impossible values fail naming the key.
+
+Launch: ``python -m training build-codec training/recipes/codec/codec_full.yaml [key=value ...]``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class CodecRecipeError(ValueError):
+    """A codec recipe that cannot work; the message names the key."""
+
+
+@dataclass(frozen=True)
+class VocoderRecipe:
+    dim: int = 256                                          # channels of the unit -> mel net
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)  # residual blocks (kernel 3) at 25 Hz
+    steps: int = 3000                                       # optimizer steps
+    batch_size: int = 16                                    # crops per step
+    crop_units: int = 96                                    # units per crop (3.84 s)
+    lr: float = 2e-3                                        # peak Adam learning rate (warm-up, then cosine)
+    warmup: int = 100                                       # warm-up steps
+    checkpoint_every: int = 250                             # steps between resumable checkpoints
+    max_minutes: float = 0.0                                # stop (resumably) after this much training; 0: no limit
+
+
+@dataclass(frozen=True)
+class CodecRecipe:
+    output_dir: str                     # the codec folder (codec.json, centroids.npy, vocoder.pt) + work/
+    seed: int = 0                       # sentences, k-means, crops and weight init
+    en_sentences: int = 1500            # English template sentences spoken by Piper (training speech)
+    piper_voice: str = "piper-en_US-joe-medium"  # the one speaker of the vocoder
+    length_scales: tuple[float, ...] = (0.9, 1.0, 1.1)  # Piper speaking rates, cycled over sentences (noise 0)
+    belle_dir: str = ""                 # BELLE-eval-S2S folder (test.tsv + wav/); "" : $BELLE_EVAL_S2S_DIR or ../shared
+    belle_skip: int = 50                # its first rows are evaluation data: never used to fit the tokenizer
+    belle_count: int = 200              # Chinese clips (after the skipped ones) in the k-means fit; 0: none
+    codes: int = 1024                   # k-means codes (unit vocabulary)
+    kmeans_vectors: int = 60000         # at most this many 25 Hz vectors fit k-means (a seeded sample)
+    vocoder: VocoderRecipe = field(default_factory=VocoderRecipe)  # unit -> mel net and its training
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["vocoder"]["dilations"] = list(self.vocoder.dilations)
+        data["length_scales"] = list(self.length_scales)
+        return data
+
+    def belle_folder(self) -> Path | None:
+        if self.belle_count == 0:
+            return None
+        given = self.belle_dir or os.environ.get("BELLE_EVAL_S2S_DIR") or ""
+        folder = Path(given) if given else Path(__file__).resolve().parents[2].parent / "shared" / "BELLE-eval-S2S"
+        if not (folder / "test.tsv").is_file():
+            raise CodecRecipeError(f"belle_dir: {folder} has no test.tsv (set belle_dir, BELLE_EVAL_S2S_DIR, "
+                                   f"or belle_count: 0 to fit the tokenizer on English only)")
+        return folder
+
+
+def _typed(cls, data: dict[str, Any], where: str):
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise CodecRecipeError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    out = {}
+    for key, value in data.items():
+        default = getattr(cls(**({"output_dir": "x"} if cls is CodecRecipe else {})), key)
+        if isinstance(default, tuple):
+            value = tuple(value)
+        elif isinstance(default, bool) or not isinstance(default, (int, float, str)):
+            pass
+        elif isinstance(default, float) and isinstance(value, int):
+            value = float(value)
+        elif not isinstance(value, type(default)):
+            raise CodecRecipeError(f"{where}: {key} must be {type(default).__name__}, got {value!r}")
+        out[key] = value
+    return out
+
+
+def load_codec_recipe(path: str | Path, overrides: list[str] = ()) -> CodecRecipe:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise CodecRecipeError(f"{path}: cannot read ({exc})") from None
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise CodecRecipeError(f"override {item!r}: write key=value (vocoder.steps=100 for nested keys)")
+        target = data
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = yaml.safe_load(value)
+    voc = data.pop("vocoder", {}) or {}
+    if "output_dir" not in data:
+        raise CodecRecipeError(f"{path}: output_dir is required")
+    recipe = CodecRecipe(**_typed(CodecRecipe, data, str(path)),
+                         vocoder=VocoderRecipe(**_typed(VocoderRecipe, voc, f"{path}: vocoder")))
+    for key in ("en_sentences", "codes", "kmeans_vectors"):
+        if getattr(recipe, key) < 1:
+            raise CodecRecipeError(f"{path}: {key} must be >= 1")
+    if recipe.codes > recipe.kmeans_vectors:
+        raise CodecRecipeError(f"{path}: codes ({recipe.codes}) exceeds kmeans_vectors ({recipe.kmeans_vectors})")
+    if recipe.vocoder.steps < 1 or recipe.vocoder.checkpoint_every < 1:
+        raise CodecRecipeError(f"{path}: vocoder.steps and vocoder.checkpoint_every must be >= 1")
+    return replace(recipe)
