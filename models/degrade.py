@@ -20,20 +20,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from harness.audio import Audio
-from harness.model import CAPABILITIES, Model, ModelConfigError
-from harness.registry import MODELS
+from harness.model import CAPABILITIES, ModelConfigError
 from models.common import convert
+from models.wrapper import WrappedModel
 
 EFFECTS = ("none", "noise", "clip", "band8k")
 
 
-class Degrade(Model):
+class Degrade(WrappedModel):
     capabilities: ClassVar[frozenset[str]] = frozenset(CAPABILITIES) - {"transcribe"}  # narrowed in prepare()
 
     def __init__(self, name: str, inner: str | None = None, effect: str = "noise", snr_db: Any = 10.0,
                  clip_ratio: Any = 0.1, narrow_rate: Any = 8000, seed: Any = 0, **inner_options: Any):
-        if not inner:
-            raise ModelConfigError(f"model {name}: inner=MODEL is required (the model whose speech is degraded)")
         if effect not in EFFECTS:
             raise ModelConfigError(f"model {name}: effect={effect!r}; use one of {', '.join(EFFECTS)}")
         self.effect = effect
@@ -43,9 +41,8 @@ class Degrade(Model):
         self.seed = convert(name, "seed", seed, int)
         if not 0 < self.clip_ratio <= 1:
             raise ModelConfigError(f"model {name}: clip_ratio must be in (0, 1]")
-        self.inner = MODELS.get(inner)(name=inner, **inner_options)
+        super().__init__(name, inner, "the model whose speech is degraded", inner_options, effect=effect)
         self.wants = self.inner.wants
-        super().__init__(name, inner=inner, effect=effect, **inner_options)
 
     def describe(self) -> dict[str, Any]:
         effect = {"none": {}, "noise": {"snr_db": self.snr_db, "seed": self.seed},
@@ -53,18 +50,6 @@ class Degrade(Model):
         return {"id": f"{self.name}({self.inner.name},{self.effect})",
                 "class": f"{type(self).__module__}:{type(self).__qualname__}", "effect": self.effect, **effect,
                 "inner": self.inner.describe()}
-
-    def load(self) -> None:
-        self.inner.ensure_loaded()
-
-    def prepare(self, needs: set[str]) -> None:
-        missing = sorted(set(needs) - set(self.inner.capabilities))
-        if missing:
-            raise ModelConfigError(f"inner model {self.inner.name} cannot {', '.join(missing)}")
-        self.inner.prepare(needs)
-
-    def supports_language(self, lang: str) -> bool:
-        return self.inner.supports_language(lang)
 
     def degrade(self, audio: Audio, key: str) -> Audio:
         x = np.asarray(audio.samples, dtype=np.float32)

@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from harness.audio import Audio
-from harness.model import CAPABILITIES, Model, ModelConfigError
-from harness.registry import MODELS
+from harness.model import CAPABILITIES, ModelConfigError
 from models.common import convert
+from models.wrapper import WrappedModel
 
 FAULTS = ("raise", "silent", "empty", "nan", "long")
 
@@ -29,14 +29,12 @@ class InjectedFault(RuntimeError):
     code = "injected_fault"
 
 
-class Faulty(Model):
+class Faulty(WrappedModel):
     capabilities: ClassVar[frozenset[str]] = frozenset(CAPABILITIES)  # narrowed to the inner model's in prepare()
     wants: ClassVar[frozenset[str]] = frozenset({"id", "in_lang"})      # samples are chosen by id
 
     def __init__(self, name: str, inner: str | None = None, fault: str = "raise", every: Any = 2,
                  ids: str | None = None, long_seconds: Any = 120.0, **inner_options: Any):
-        if not inner:
-            raise ModelConfigError(f"model {name}: inner=MODEL is required (the model to inject faults into)")
         if fault not in FAULTS:
             raise ModelConfigError(f"model {name}: fault={fault!r}; use one of {', '.join(FAULTS)}")
         self.every = convert(name, "every", every, int)
@@ -44,34 +42,16 @@ class Faulty(Model):
             raise ModelConfigError(f"model {name}: every must be >= 1")
         self.ids = frozenset(i for i in (ids or "").split(",") if i) or None
         self.fault, self.long_seconds = fault, convert(name, "long_seconds", long_seconds, float)
-        factory = MODELS.get(inner)
-        self.inner = factory(name=inner, **inner_options)
-        super().__init__(name, inner=inner, fault=fault, every=self.every, ids=ids, **inner_options)
-        self.input_sample_rate = self.inner.input_sample_rate
+        super().__init__(name, inner, "the model to inject faults into", inner_options, fault=fault,
+                         every=self.every, ids=ids)
         self.window_seconds = getattr(self.inner, "window_seconds", None)
         self._order: dict[str, int] = {}
 
-    # -- identity and lifecycle: the inner model's, plus the fault ----------------------------------------
+    # -- identity: the inner model's, plus the fault ------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         return {"id": self.name, "class": f"{type(self).__module__}:{type(self).__qualname__}",
                 "fault": self.fault, "every": self.every, "ids": sorted(self.ids) if self.ids else None,
                 "inner": self.inner.describe()}
-
-    def load(self) -> None:
-        self.inner.ensure_loaded()
-
-    def prepare(self, needs: set[str]) -> None:
-        missing = sorted(set(needs) - set(self.inner.capabilities))
-        if missing:
-            raise ModelConfigError(f"inner model {self.inner.name} cannot {', '.join(missing)}")
-        self.inner.prepare(needs)
-
-    def supports_language(self, lang: str) -> bool:
-        return self.inner.supports_language(lang)
-
-    @property
-    def vocoder(self):  # the latency task renders the first chunk with the model's own vocoder
-        return getattr(self.inner, "vocoder", None)
 
     # -- which samples fail ----------------------------------------------------------------------------
     def _faulty(self, sample_id: str | None) -> bool:

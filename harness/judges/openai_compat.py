@@ -28,7 +28,8 @@ from harness.options import ConfigError
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether requests to ``host`` must bypass proxies (loopback endpoints in tests, local servers)."""
     if host == "localhost":
         return True
     try:
@@ -67,7 +68,7 @@ class OpenAICompatibleJudge(LLMJudge):
         self._rng = random.Random(jitter_seed)
         self._sleep = sleep
         # Loopback endpoints (a local server) bypass any proxy configured in the environment.
-        handlers = [urllib.request.ProxyHandler({})] if _is_loopback(parts.hostname) else []
+        handlers = [urllib.request.ProxyHandler({})] if is_loopback(parts.hostname) else []
         self._opener = urllib.request.build_opener(*handlers)
 
     def describe(self) -> dict[str, Any]:

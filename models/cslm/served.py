@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.errors import MEASUREMENT, SYSTEM, CodedError
+from harness.judges.openai_compat import is_loopback
 from harness.model import ModelConfigError
 from models.cslm.backend_options import CSLMBackendOptions
 
@@ -47,24 +48,13 @@ class ServerError(CodedError, RuntimeError):
         self.retryable, self.retry_after, self.attempts = retryable, retry_after, 1
 
 
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class CompletionsClient:
     def __init__(self, options: CSLMBackendOptions, jitter_seed: int = 0,
                  sleep: Callable[[float], None] = time.sleep):
         self.opts = options
         self.base = options.server.rstrip("/")
         self._key = os.environ.get(options.api_key_env) or None  # private: never described or logged
-        handlers = [urllib.request.ProxyHandler({})] if _loopback(urlsplit(self.base).hostname or "") else []
+        handlers = [urllib.request.ProxyHandler({})] if is_loopback(urlsplit(self.base).hostname or "") else []
         self._opener = urllib.request.build_opener(*handlers)
         self._rng, self._lock, self._sleep = random.Random(jitter_seed), threading.Lock(), sleep
         self.model: str | None = options.served_model
