@@ -36,13 +36,7 @@ def kind_of(error: dict[str, Any] | None) -> str | None:
 def mark(exc: BaseException, kind: str) -> BaseException:
     """Give ``exc`` a failure kind unless it already has one (an error may know better than its stage)."""
     if getattr(exc, "kind", None) is None:
-        try:
-            exc.kind = kind
-        except AttributeError:  # a builtin that refuses attributes: wrap it
-            from harness.errors import CodedError
-
-            wrapped = CodedError(type(exc).__name__, str(exc), kind=kind)
-            return wrapped
+        exc.kind = kind
     return exc
 
 

@@ -25,7 +25,7 @@ from harness.failures import kind_of, mean_row
 from harness.options import ConfigError
 from harness.paths import safe_name
 from harness.tasks.base import Stage, walk_stages
-from harness.tasks.wer import WERTask, _by_lang, transcribe_batch
+from harness.tasks.wer import WERTask, judge_artifacts
 
 SAMPLE_RATE = 16000
 STREAM_RULE = ("system failures have no unit stream: left out of this row (counted in coverage); a diagnostic, "
@@ -98,17 +98,7 @@ class ResynthesisTask(WERTask):
                             "tokenize_seconds": result.tokenize_seconds, "vocode_seconds": result.vocode_seconds})
             return out
 
-        def transcribe(items, upstream, ctx):
-            out: list[Any] = [None] * len(items)
-            resyn = upstream["resynthesize"]
-            for lang, idx in _by_lang(items).items():
-                judge = judges[lang]
-                res = transcribe_batch(judge, [items[i] for i in idx], lang,
-                                       lambda it, judge=judge: read_audio(Path(ctx.output_dir) / resyn[it.id]["audio"],
-                                                                          judge.input_sample_rate, policy))
-                for i, r in zip(idx, res):
-                    out[i] = r
-            return out
+        transcribe = judge_artifacts(judges, "resynthesize", policy)
 
         judge_ids = {lang: judges[lang].describe() for lang in sorted(judges)}
         source_id = source_tts.describe() if source_tts is not None else None

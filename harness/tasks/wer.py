@@ -67,6 +67,24 @@ def transcribe_batch(model, items: list[ManifestItem], lang: str, load, load_fai
     return outputs
 
 
+def judge_artifacts(judges: dict[str, Any], stage: str, policy) -> Any:
+    """The ASR-judge stage of a speech-producing task: each sample's wav from ``stage``'s output (``{"audio":
+    path}`` under the output folder), transcribed by the judge of its language."""
+    def transcribe(items, upstream, ctx: StageContext):
+        out: list[Any] = [None] * len(items)
+        made = upstream[stage]
+        for lang, idx in _by_lang(items).items():
+            judge = judges[lang]
+            res = transcribe_batch(
+                judge, [items[i] for i in idx], lang,
+                lambda it, judge=judge: read_audio(Path(ctx.output_dir) / made[it.id]["audio"],
+                                                   judge.input_sample_rate, policy))
+            for i, r in zip(idx, res):
+                out[i] = r
+        return out
+    return transcribe
+
+
 class WERTask(Task):
     hypothesis_stage = "transcribe"
     quality = QualitySetup()  # speech-quality judges (TTS only; empty for ASR)
@@ -238,19 +256,7 @@ class TTSWERTask(WERTask):
                               "seconds": round(checked.seconds, 4)}
             return out
 
-        def transcribe(items, upstream, ctx: StageContext):
-            out: list[Any] = [None] * len(items)
-            synth = upstream["synthesize"]
-            for lang, idx in _by_lang(items).items():
-                judge = judges[lang]
-                res = transcribe_batch(
-                    judge, [items[i] for i in idx], lang,
-                    lambda it, judge=judge: read_audio(Path(ctx.output_dir) / synth[it.id]["audio"],
-                                          judge.input_sample_rate, policy))
-                for i, r in zip(idx, res):
-                    out[i] = r
-            return out
-
+        transcribe = judge_artifacts(judges, "synthesize", policy)
         judge_ids = {lang: judges[lang].describe() for lang in sorted(judges)}
         return [Stage("synthesize", {"model": model.describe()}, synthesize,
                       batch_size=self.options.batch_size, models=(model,)),
