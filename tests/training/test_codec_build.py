@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from training.codec.recipe import CodecRecipeError, load_codec_recipe
-from training.codec.sentences import generate, vocabulary_size
+from training.codec.sentences import distinct_words, frequent_word_sentences, generate, vocabulary_size
 
 CODEC_RECIPES = sorted((Path(__file__).resolve().parents[2] / "training" / "recipes" / "codec").glob("*.yaml"))
 
@@ -40,6 +40,28 @@ def test_sentences_are_seeded_distinct_and_never_held_out():
     assert vocabulary_size() >= 200
 
 
+def test_frequent_word_sentences_are_seeded_diverse_and_never_held_out():
+    from training.codec.corpus import heldout_sentences
+
+    heldout = heldout_sentences()
+    first = frequent_word_sentences(400, seed=1, exclude=heldout)
+    assert first == frequent_word_sentences(400, seed=1, exclude=heldout) != frequent_word_sentences(400, seed=2)
+    assert len(set(first)) == 400 and not set(first) & set(heldout)
+    assert distinct_words(first) > 5 * vocabulary_size()  # thousands of words, not the templates' few hundred
+    assert all(6 <= len(s.split()) <= 14 and s[0].isupper() and s.endswith(".") for s in first)
+    assert not {"shit", "mr", "etc"} & {w.strip(".").lower() for s in first for w in s.split()}
+
+
+def test_a_resumed_build_must_have_the_same_data_recipe(tmp_path):
+    from tests.fixtures.codec import tiny_recipe
+    from training.codec.build import CodecBuilder
+
+    CodecBuilder(tiny_recipe(tmp_path / "codec"), progress=False)._check_same_data()  # first: records it
+    CodecBuilder(tiny_recipe(tmp_path / "codec", "vocoder.steps=99"), progress=False)._check_same_data()  # not data
+    with pytest.raises(CodecRecipeError, match=r"en_word_sentences: 8 -> 9.*new output_dir"):
+        CodecBuilder(tiny_recipe(tmp_path / "codec", "en_word_sentences=9"), progress=False)._check_same_data()
+
+
 @pytest.mark.slow
 def test_tiny_recipe_builds_a_codec_and_a_rerun_skips_every_step(tmp_path):
     from tests.fixtures.codec import tiny_recipe
@@ -50,7 +72,8 @@ def test_tiny_recipe_builds_a_codec_and_a_rerun_skips_every_step(tmp_path):
     folder = build_codec(recipe, progress=False)
     manifest = json.loads((folder / "codec.json").read_text())
     assert manifest["codes"] == 16 and set(manifest["files"]) == {"centroids.npy", "vocoder.pt"}
-    assert manifest["training"]["complete"] and manifest["training"]["english_sentences"] == 12
+    assert manifest["training"]["complete"] and manifest["training"]["english_sentences"] == 12 + 8
+    assert manifest["training"]["distinct_words"] > 40
     assert (folder / "work" / "vocoder-ckpt.pt").is_file()
     stamp = {p.name: p.stat().st_mtime_ns for p in (folder / "work" / "en").iterdir()}
     before = (folder / "vocoder.pt").read_bytes()
@@ -58,4 +81,4 @@ def test_tiny_recipe_builds_a_codec_and_a_rerun_skips_every_step(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in (folder / "work" / "en").iterdir()} == stamp
     assert (folder / "vocoder.pt").read_bytes() == before
     report = json.loads((folder / "work" / "report.json").read_text())
-    assert report["vocoder"]["steps_done"] == 10 and report["features"]["en"]["utterances"] == 12
+    assert report["vocoder"]["steps_done"] == 10 and report["features"]["en"]["utterances"] == 12 + 8

@@ -1,8 +1,10 @@
 """Build a codec folder from a recipe, step by step; every step skips what an earlier run already finished.
 
-    1 sentences   work/sentences.txt (seeded templates, the held-out 24 excluded)
-    2 speech      work/en/NNNNN.npy (Piper, 16 kHz); BELLE wavs read in place (rows after the held-out ones)
-    3 features    work/features/<corpus>-<group>.npz: 25 Hz encoder features, each utterance alone (as at inference)
+    1 sentences   work/sentences.txt (seeded templates, then frequent-word sentences; the held-out 24 excluded)
+    2 speech      work/en/NNNNN.npy (Piper, 16 kHz, ``workers`` processes); BELLE wavs read in place (rows after
+                  the held-out ones)
+    3 features    work/features/<corpus>-<group>.npz: 25 Hz encoder features, each utterance alone (as at
+                  inference), one group per process
     4 tokenizer   centroids.npy (mini-batch k-means, seeded, one thread, 10 passes over the sample)
     5 vocoder     work/vocoder-ckpt.pt during training (resumable), then vocoder.pt; codec.json last
 """
@@ -18,8 +20,8 @@ from tqdm.auto import tqdm
 
 from models.codec.bundle import CENTROIDS, VOCODER, nearest, write_manifest
 from training.codec.corpus import belle_wavs, heldout_sentences, load_16k, synthesize_english
-from training.codec.recipe import CodecRecipe
-from training.codec.sentences import generate, vocabulary_size
+from training.codec.recipe import CodecRecipe, CodecRecipeError
+from training.codec.sentences import distinct_words, frequent_word_sentences, generate, vocabulary_size
 
 GROUP = 48  # utterances per features file
 
@@ -54,8 +56,12 @@ class CodecBuilder:
         path = self.work / "sentences.txt"
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
+            r = self.recipe
             heldout = heldout_sentences()
-            texts = generate(self.recipe.en_sentences, self.recipe.seed, exclude=heldout)
+            texts = generate(r.en_sentences, r.seed, exclude=heldout)
+            if r.en_word_sentences:
+                texts += frequent_word_sentences(r.en_word_sentences, r.seed, r.word_list_top,
+                                                 exclude=heldout + texts)
             assert not set(texts) & set(heldout)
             path.write_text("\n".join(texts) + "\n", encoding="utf-8")
         return path.read_text(encoding="utf-8").splitlines()
@@ -63,33 +69,34 @@ class CodecBuilder:
     def speech(self, sentences: list[str]) -> dict[str, list[Path]]:
         r = self.recipe
         with self._bar(total=len(sentences), desc="piper speech") as bar:
-            en = synthesize_english(sentences, self.work / "en", r.piper_voice, r.length_scales, bar)
+            en = synthesize_english(sentences, self.work / "en", r.piper_voice, r.length_scales, bar, r.workers)
         belle = r.belle_folder()
         zh = belle_wavs(belle, r.belle_skip, r.belle_count) if belle else []
         return {"en": en, "zh": zh}
 
     def features(self, corpora: dict[str, list[Path]]) -> dict[str, list[np.ndarray]]:
-        from models.codec.features import WhisperBaseFeatures
-
-        encoder = WhisperBaseFeatures(threads=1)
-        out: dict[str, list[np.ndarray]] = {}
         folder = self.work / "features"
         folder.mkdir(parents=True, exist_ok=True)
-        for corpus, paths in corpora.items():
-            feats: list[np.ndarray] = []
-            with self._bar(total=len(paths), desc=f"encode {corpus}") as bar:
-                for g in range(0, len(paths), GROUP):
-                    file = folder / f"{corpus}-{g // GROUP:04d}.npz"
-                    if not file.is_file():
-                        audio = [load_16k(p) for p in paths[g:g + GROUP]]
-                        arrays = [encoder.features(a) for a in audio]
-                        tmp = file.with_name(f".{file.stem}.tmp.npz")
-                        np.savez(tmp, *[a.astype(np.float16) for a in arrays])
-                        tmp.replace(file)
-                    with np.load(file) as data:
-                        feats.extend(data[f"arr_{i}"].astype(np.float32) for i in range(len(data.files)))
-                    bar.update(min(GROUP, len(paths) - g))
-            out[corpus] = feats
+        groups = [(folder / f"{corpus}-{g // GROUP:04d}.npz", paths[g:g + GROUP])
+                  for corpus, paths in corpora.items() for g in range(0, len(paths), GROUP)]
+        todo = [(str(file), [str(p) for p in paths]) for file, paths in groups if not file.is_file()]
+        total = sum(len(p) for p in corpora.values())
+        with self._bar(total=total, initial=total - sum(len(p) for _, p in todo), desc="encode") as bar:
+            if self.recipe.workers <= 1:
+                for file, paths in todo:
+                    bar.update(_encode_group(file, paths))
+            else:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor, as_completed
+
+                with ProcessPoolExecutor(self.recipe.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                    for done in as_completed([pool.submit(_encode_group, f, p) for f, p in todo]):
+                        bar.update(done.result())
+        out: dict[str, list[np.ndarray]] = {corpus: [] for corpus in corpora}
+        for file, _ in groups:
+            with np.load(file) as data:
+                out[file.stem.rsplit("-", 1)[0]].extend(
+                    data[f"arr_{i}"].astype(np.float32) for i in range(len(data.files)))
         self.report["features"] = {c: {"utterances": len(f), "units": int(sum(len(a) for a in f))}
                                    for c, f in out.items()}
         return out
@@ -156,6 +163,24 @@ class CodecBuilder:
         self.net_config = net_config
         return self.report["vocoder"]
 
+    def _check_same_data(self) -> None:
+        """A resumed build must be the same build: its speech and features were made with work/recipe.json."""
+        path = self.work / "recipe.json"
+        wanted = self.recipe.data_fields()
+        if path.is_file():
+            had = json.loads(path.read_text())
+            diff = {k: (had.get(k), v) for k, v in wanted.items() if had.get(k) != v}
+            if diff:
+                raise CodecRecipeError(
+                    f"{self.out} was built with a different recipe ({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in diff.items())}); "
+                    f"choose a new output_dir, or delete {self.work} to rebuild from nothing")
+        elif (self.work / "sentences.txt").is_file():
+            raise CodecRecipeError(f"{self.work} holds a build whose recipe was not recorded; choose a new "
+                                   f"output_dir, or delete {self.work} to rebuild from nothing")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(wanted, indent=2, sort_keys=True))
+
     # -- all ----------------------------------------------------------------------------------
     def run(self) -> Path:
         from models.codec.features import WhisperBaseFeatures
@@ -164,6 +189,7 @@ class CodecBuilder:
 
         r = self.recipe
         self.work.mkdir(parents=True, exist_ok=True)
+        self._check_same_data()
         sentences = self._timed("sentences", self.sentences)
         corpora = self._timed("speech", lambda: self.speech(sentences))
         feats = self._timed("features", lambda: self.features(corpora))
@@ -176,7 +202,8 @@ class CodecBuilder:
             "net": net.to_dict(), "context_units": net.context_units,
             "units_for_vocoder": "un-merged (one unit = 40 ms; durations kept)",
             "training": {"recipe": r.to_dict(), "english_sentences": len(sentences),
-                         "template_vocabulary": vocabulary_size(),
+                         "template_sentences": r.en_sentences, "frequent_word_sentences": r.en_word_sentences,
+                         "template_vocabulary": vocabulary_size(), "distinct_words": distinct_words(sentences),
                          "heldout_excluded": "harness/datasets tts-en-sentences (24)",
                          "chinese_clips": len(corpora["zh"]), "belle_rows": f"{r.belle_skip}..{r.belle_skip + len(corpora['zh'])}",
                          "report": self.report, "complete": not voc.get("stopped_early")},
@@ -184,6 +211,25 @@ class CodecBuilder:
         print(json.dumps({"codec": str(self.out), "seconds": self.report.get("seconds"),
                           "vocoder": voc}, indent=2))
         return self.out
+
+
+def _encode_group(file: str, paths: list[str]) -> int:
+    """Encode one group of utterances (one thread) into ``file``; returns how many."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from models.codec.features import WhisperBaseFeatures
+
+    global _ENCODER
+    if _ENCODER is None:
+        _ENCODER = WhisperBaseFeatures(threads=1)
+    arrays = [_ENCODER.features(load_16k(Path(p))).astype(np.float16) for p in paths]
+    out = Path(file)
+    tmp = out.with_name(f".{out.stem}.tmp.npz")
+    np.savez(tmp, *arrays)
+    tmp.replace(out)
+    return len(paths)
+
+
+_ENCODER = None  # per process
 
 
 def build_codec(recipe: CodecRecipe, progress: bool = True) -> Path:

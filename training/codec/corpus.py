@@ -19,29 +19,53 @@ def heldout_sentences() -> list[str]:
 
 
 def synthesize_english(sentences: list[str], folder: Path, voice: str, length_scales: tuple[float, ...],
-                       progress) -> list[Path]:
-    """One ``NNNNN.npy`` (float32, 16 kHz) per sentence; existing files are kept (resumable)."""
+                       progress, workers: int = 1) -> list[Path]:
+    """One ``NNNNN.npy`` (float32, 16 kHz) per sentence; existing files are kept (resumable).
+
+    ``workers`` processes synthesize at once (Piper is one thread each here); sentence i always gets
+    length scale ``length_scales[i % len]`` and noise 0, so the files do not depend on ``workers``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{i:05d}.npy" for i in range(len(sentences))]
+    todo = [(text, length_scales[i % len(length_scales)], str(path))
+            for i, (text, path) in enumerate(zip(sentences, paths)) if not path.is_file()]
+    progress.update(len(paths) - len(todo))
+    chunks = [todo[i:i + 8] for i in range(0, len(todo), 8)]
+    if workers <= 1:
+        for chunk in chunks:
+            progress.update(_synthesize_chunk(voice, chunk))
+        return paths
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: the parent may hold torch/onnxruntime thread pools that a fork would copy half-alive
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for done in as_completed([pool.submit(_synthesize_chunk, voice, chunk) for chunk in chunks]):
+            progress.update(done.result())
+    return paths
+
+
+_VOICES: dict = {}  # per process: (voice, length scale) -> a loaded one-thread Piper
+
+
+def _synthesize_chunk(voice: str, chunk: list[tuple[str, float, str]]) -> int:
     import soxr
 
     from models.piper import PiperTTS
 
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{i:05d}.npy" for i in range(len(sentences))]
-    voices: dict[float, PiperTTS] = {}
-    for i, (text, path) in enumerate(zip(sentences, paths)):
-        if not path.is_file():
-            scale = length_scales[i % len(length_scales)]
-            if scale not in voices:  # noise 0: Piper's output is then the same on every run
-                voices[scale] = PiperTTS(voice, length_scale=scale, noise_scale=0.0, noise_w_scale=0.0)
-                voices[scale].load()
-                _one_thread(voices[scale])
-            audio = voices[scale].synthesize([text], "en")[0]
-            samples = soxr.resample(audio.samples, audio.sample_rate, SAMPLE_RATE).astype(np.float32)
-            tmp = path.with_name(f".{path.stem}.tmp.npy")
-            np.save(tmp, samples)
-            tmp.replace(path)
-        progress.update(1)
-    return paths
+    for text, scale, path in chunk:
+        key = (voice, scale)
+        if key not in _VOICES:  # noise 0: Piper's output is then the same on every run
+            _VOICES[key] = PiperTTS(voice, length_scale=scale, noise_scale=0.0, noise_w_scale=0.0)
+            _VOICES[key].load()
+            _one_thread(_VOICES[key])
+        audio = _VOICES[key].synthesize([text], "en")[0]
+        samples = soxr.resample(audio.samples, audio.sample_rate, SAMPLE_RATE).astype(np.float32)
+        out = Path(path)
+        tmp = out.with_name(f".{out.stem}.tmp.npy")
+        np.save(tmp, samples)
+        tmp.replace(out)
+    return len(chunk)
 
 
 def _one_thread(tts) -> None:

@@ -34,6 +34,9 @@ class CodecRecipe:
     output_dir: str                     # the codec folder (codec.json, centroids.npy, vocoder.pt) + work/
     seed: int = 0                       # sentences, k-means, crops and weight init
     en_sentences: int = 1500            # English template sentences spoken by Piper (training speech)
+    en_word_sentences: int = 0          # + sentences of frequent English words (wordfreq), for phonetic coverage
+    word_list_top: int = 5000           # ... drawn from this many most frequent English words
+    workers: int = 2                    # processes for Piper synthesis and encoding (one thread each)
     piper_voice: str = "piper-en_US-joe-medium"  # the one speaker of the vocoder
     length_scales: tuple[float, ...] = (0.9, 1.0, 1.1)  # Piper speaking rates, cycled over sentences (noise 0)
     belle_dir: str = ""                 # BELLE-eval-S2S folder (test.tsv + wav/); "" : $BELLE_EVAL_S2S_DIR or ../shared
@@ -58,6 +61,12 @@ class CodecRecipe:
             raise CodecRecipeError(f"belle_dir: {folder} has no test.tsv (set belle_dir, BELLE_EVAL_S2S_DIR, "
                                    f"or belle_count: 0 to fit the tokenizer on English only)")
         return folder
+
+    def data_fields(self) -> dict[str, Any]:
+        """What decides the built speech and features: a resumed build must agree on all of it."""
+        keys = ("seed", "en_sentences", "en_word_sentences", "word_list_top", "piper_voice", "length_scales",
+                "belle_skip", "belle_count")
+        return {k: v for k, v in self.to_dict().items() if k in keys}
 
 
 def _typed(cls, data: dict[str, Any], where: str):
@@ -100,7 +109,7 @@ def load_codec_recipe(path: str | Path, overrides: list[str] = ()) -> CodecRecip
         raise CodecRecipeError(f"{path}: output_dir is required")
     recipe = CodecRecipe(**_typed(CodecRecipe, data, str(path)),
                          vocoder=VocoderRecipe(**_typed(VocoderRecipe, voc, f"{path}: vocoder")))
-    for key in ("en_sentences", "codes", "kmeans_vectors"):
+    for key in ("en_sentences", "codes", "kmeans_vectors", "workers"):
         if getattr(recipe, key) < 1:
             raise CodecRecipeError(f"{path}: {key} must be >= 1")
     if recipe.codes > recipe.kmeans_vectors:

@@ -20,10 +20,10 @@ def test_resynthesis_reports_wer_bit_rate_and_rtf_and_resumes(tmp_path_factory, 
     wer = rows[("wer", "corpus")]
     assert wer["coverage"]["total"] == 2 and 0.0 <= wer["value"] <= 2.0 and wer["ci95"] is not None
     ups, bps = rows[("units_per_second", "mean")]["value"], rows[("bits_per_second", "mean")]["value"]
-    assert 24.0 < ups < 26.5 and bps == pytest.approx(ups * math.log2(32))
+    assert 24.0 < ups < 26.5 and bps == pytest.approx(ups * math.log2(64))
     assert rows[("units_per_second_merged", "mean")]["value"] <= ups
     assert rows[("tokenizer_rtf", "mean")]["value"] > 0 and rows[("vocoder_rtf", "mean")]["value"] > 0
-    assert results["resynthesis"]["codes"] == 32 and results["model"]["codec_sha256"]
+    assert results["resynthesis"]["codes"] == 64 and results["model"]["codec_sha256"]
     samples = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
     assert all(s["status"] == "ok" and s["units"] >= s["merged_units"] > 0 for s in samples)
 

@@ -24,7 +24,7 @@ def test_same_audio_gives_the_same_units_across_instances(codec, speech):
     again = CodecTokenizer(codec).tokenize(speech)
     assert first.dtype == np.int64 and len(first) == -(-len(speech) // 640)  # 25 Hz, last partial unit counts
     np.testing.assert_array_equal(first, again)
-    assert first.min() >= 0 and first.max() < 32
+    assert first.min() >= 0 and first.max() < 64
 
 
 def test_same_units_give_the_same_waveform(codec, speech):
@@ -75,7 +75,7 @@ def test_cslm_speech_tokenizer_stage_takes_the_codec_folder(codec, speech, tmp_p
     assert stage.stats == {"onnx_runs": 1, "cache_hits": 1, "cache_misses": 1}
     assert stage.sha256 == file_sha256(codec / "codec.json") == file_sha256(codec)
     info = stage.describe()
-    assert info["id"] == "cslm-codec-kmeans" and info["codes"] == 32 and info["sha256"] == stage.sha256
+    assert info["id"] == "cslm-codec-kmeans" and info["codes"] == 64 and info["sha256"] == stage.sha256
 
 
 def test_make_vocoder_builds_the_codec_vocoder(codec):
@@ -95,7 +95,7 @@ def test_a_tampered_codec_fails_fast(codec, tmp_path):
 
     copy = tmp_path / "codec"
     shutil.copytree(codec, copy, ignore=shutil.ignore_patterns("work"))
-    np.save(copy / "centroids.npy", np.zeros((32, 512), np.float32))
+    np.save(copy / "centroids.npy", np.zeros((64, 512), np.float32))
     from models.codec.bundle import CodecTokenizer
 
     with pytest.raises(ModelConfigError, match="centroids.npy does not match"):
