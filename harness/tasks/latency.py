@@ -4,9 +4,11 @@ and tokens-before-first-audio, the hardware-free figure.
 Definitions (from harness.response timing events; seconds since the request started):
 - ``first_text_token``, ``first_unit``: the first generated token of each channel (metrics and sample
   rows name seconds with an ``_s`` suffix: ``first_text_token_s`` ...);
-- ``first_audio``: when the first audio sample can leave the vocoder. The vocoder renders a speech chunk once
-  it is complete, so it is ``first_chunk_end`` plus the measured time to render the first chunk's units
-  (the model's own ``first_audio`` event wins when it reports one);
+- ``first_audio``: when the first audio sample can leave the vocoder. A model whose vocoder streams (the CSLM
+  adapter with ``vocoder=codec:DIR``) renders each speech chunk during generation the moment it is complete
+  and stamps the first samples itself (source ``model``); otherwise it is ``first_chunk_end`` plus the
+  measured time to render the first chunk's units after generation (source
+  ``first_chunk_end+vocoder(first chunk)``);
 - ``rtf``: seconds until all audio was rendered / seconds of audio;
 - ``tokens_before_first_audio``: generated tokens up to and including the last unit of the first speech
   chunk (``tokens_before_first_chunk_end``). Interleaved chain-of-modality: the first text chunk plus the

@@ -26,6 +26,7 @@ from models.cslm.vocoder import UnitVocoder
 class CodecVocoder(UnitVocoder):
     name = "codec"
     sample_rate = 16000
+    streams = True
 
     def __init__(self, spec: str, threads: int = 1):
         if not spec:
@@ -82,21 +83,15 @@ class CodecVocoder(UnitVocoder):
 
     def stream(self, chunks: Iterable[Iterable[int]]) -> Iterator[np.ndarray]:
         """Yield waveform pieces as unit chunks arrive; their concatenation is the rendered utterance."""
-        self.load()
-        ctx = self.net_config.context_units
-        gl = StreamingGriffinLim(self.mel)
-        units = np.zeros(0, dtype=np.int64)
-        done = 0  # units whose mel frames were emitted
+        session = self.open_stream()
         for chunk in chunks:
-            units = np.concatenate([units, np.asarray(list(chunk), dtype=np.int64)])
-            ready = len(units) - ctx
-            if ready > done:
-                yield gl.push(self._frames(units, done, ready))
-                done = ready
-        if len(units) == 0:
-            raise ValueError("no units to render")
-        self._check(units)
-        yield gl.push(self._frames(units, done, len(units)), final=True)
+            yield session.push(chunk)
+        yield session.finish()
+
+    def open_stream(self) -> "CodecStream":
+        """A push-based session: ``push(units)`` as each chunk arrives, ``finish()`` at the end."""
+        self.load()
+        return CodecStream(self)
 
     def _frames(self, units: np.ndarray, start: int, end: int) -> np.ndarray:
         """Mel frames of units [start, end), from a window with the net's context on both sides."""
@@ -106,3 +101,31 @@ class CodecVocoder(UnitVocoder):
             return np.zeros((0, self.mel.config.n_mels), dtype=np.float32)
         self._check(units[lo:hi])
         return self._net(units[lo:hi])[(start - lo) * up:(end - lo) * up]
+
+
+class CodecStream:
+    """One utterance rendered as its units arrive (see the module docstring for what waits for what)."""
+
+    def __init__(self, vocoder: CodecVocoder):
+        self.vocoder = vocoder
+        self.sample_rate = vocoder.sample_rate
+        self.gl = StreamingGriffinLim(vocoder.mel)
+        self.units = np.zeros(0, dtype=np.int64)
+        self.done = 0  # units whose mel frames were emitted
+
+    def push(self, chunk: Iterable[int]) -> np.ndarray:
+        """Add units; returns the waveform that is final now (empty while within the net's lookahead)."""
+        self.units = np.concatenate([self.units, np.asarray(list(chunk), dtype=np.int64)])
+        ready = len(self.units) - self.vocoder.net_config.context_units
+        if ready <= self.done:
+            return np.zeros(0, np.float32)
+        piece = self.gl.push(self.vocoder._frames(self.units, self.done, ready))
+        self.done = ready
+        return piece
+
+    def finish(self) -> np.ndarray:
+        """The rest of the utterance (the lookahead frames and Griffin-Lim's held tail)."""
+        if len(self.units) == 0:
+            raise ValueError("no units to render")
+        self.vocoder._check(self.units)
+        return self.gl.push(self.vocoder._frames(self.units, self.done, len(self.units)), final=True)

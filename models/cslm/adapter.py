@@ -177,8 +177,11 @@ class CSLM(Model):
         from models.cslm.served import CompletionsClient
         from models.cslm.streaming import UnitTimingStreamer
 
-        def new_streamer(t0: float):
-            return UnitTimingStreamer(self.vocab, self.marker_ids, self.end_ids, t0=t0, skip_prompt=False)
+        streams = self.vocoder is not None and self.vocoder.streams
+
+        def new_streamer(t0: float):  # a streaming vocoder renders each speech chunk as generation completes it
+            return UnitTimingStreamer(self.vocab, self.marker_ids, self.end_ids, t0=t0, skip_prompt=False,
+                                      open_audio=(lambda: self._vocoder().open_stream()) if streams else None)
 
         if self.backend.served:
             client = CompletionsClient(self.backend, jitter_seed=self.gen.seed)
@@ -275,11 +278,11 @@ class CSLM(Model):
         t0 = time.perf_counter()
         prompts = [self.prompts.text_prompt("tts", lang, text) for text in texts]
         out = []
-        for ids, _ in _or_raise(self._generate_many(prompts, t0)):
+        for ids, events in _or_raise(self._generate_many(prompts, t0)):
             raw, parsed = self._parse(ids, expect_units=True, expect_text=False)
             if not parsed.units:
                 raise CSLMOutputError("no_units", f"generation has no speech units ({parsed.malformed}): {raw[:200]!r}")
-            audio = vocoder.render(parsed.units)
+            audio = self._streamed(parsed, dict(events)) or vocoder.render(parsed.units)
             if parsed.malformed:
                 audio.warnings.append(f"malformed generation: {parsed.malformed}")
             out.append(audio)
@@ -320,8 +323,8 @@ class CSLM(Model):
     def _response(self, ids: list[int], events: dict[str, Any], extra: dict[str, Any], t0: float) -> Response:
         raw, parsed = self._parse(ids, expect_units=True, expect_text=True)
         events = {**events, **extra}
-        wav = None
-        if parsed.units and self.vocoder is not None:
+        wav = self._streamed(parsed, events)
+        if wav is None and parsed.units and self.vocoder is not None:
             try:
                 wav = self._vocoder().render(parsed.units)
                 events["audio_end"] = round(time.perf_counter() - t0, 6)
@@ -329,6 +332,20 @@ class CSLM(Model):
                 events["vocoder_pending"] = str(exc)
         return Response(text=parsed.text, units=parsed.units, unit_runs=None, audio=wav, events=events,
                         malformed=parsed.malformed, raw=raw, segments=parsed.segments)
+
+
+    @staticmethod
+    def _streamed(parsed: ParsedGeneration, events: dict[str, Any]) -> Audio | None:
+        """The waveform rendered during generation (takes ``stream`` out of ``events``), when it is the
+        answer's: the units the vocoder got are the parsed ones (an <eoa> cut or a malformed token can
+        differ; then the caller renders the parsed units whole and ``first_audio`` stays the streamed one)."""
+        stream = events.pop("stream", None)
+        if stream is None:
+            return None
+        if stream.complete and stream.units == list(parsed.units):
+            return Audio(stream.samples(), stream.sample_rate)
+        events["stream_units_differ"] = True
+        return None
 
 
 def _samples_16k(audio: np.ndarray | Audio) -> np.ndarray:

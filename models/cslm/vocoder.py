@@ -36,6 +36,7 @@ class VocoderPending(RuntimeError):
 class UnitVocoder:
     name = "base"
     sample_rate = 16000
+    streams = False  # True: open_stream() renders chunks as they are generated
 
     def load(self) -> None:
         """Check configuration and read weights; raise ModelConfigError with a how-to when impossible."""
@@ -45,6 +46,12 @@ class UnitVocoder:
 
     def render(self, units: list[int], runs: list[int] | None = None) -> Audio:
         raise NotImplementedError
+
+    def open_stream(self):
+        """A session with ``push(units) -> samples`` and ``finish() -> samples`` that renders as units arrive,
+        or None: this vocoder renders whole sequences only (the latency task then adds the measured time to
+        render the first chunk to the time that chunk was complete)."""
+        return None
 
 
 def units_key(units) -> str:

@@ -75,3 +75,34 @@ def test_failed_requests_count_as_never_producing_audio(tmp_path, belle_dir, scr
     assert row["value"] is None and row["n"] == 4  # half the requests never produced audio: no median exists
     assert row["scored_only"]["value"] == expected and row["coverage"]["system_failed"] == 2
     assert value(results, "tokens_before_first_audio", "mean") == expected  # the mean is over completed requests
+
+
+def test_a_streaming_vocoder_stamps_first_audio_during_generation(tmp_path, tmp_path_factory, belle_dir, scripted):
+    """vocoder=codec: the tiny codec (real Piper speech, k-means units) renders each speech chunk while the
+    scripted model is still generating: first audio comes after the first chunk ends and before generation ends,
+    and the answer's audio is what was streamed (one 40 ms unit = 640 samples)."""
+    from models.cslm.adapter import CSLM
+    from models.cslm.tiny import build_tiny_cslm
+    from tests.fixtures.codec import tiny_codec
+
+    codec = tiny_codec(tmp_path_factory)  # 64 codes: the script speaks units 0..44
+    _, onnx, root = scripted
+    base = build_tiny_cslm(root / "base-codec")
+    probe = CSLM("cslm", path=str(base), speech_tokenizer=str(onnx), unit_cache="none")
+    probe.ensure_loaded()
+    last = [int(probe.prompts.units_prompt("general", lang, [1, 2, 3]).ids[-1]) for lang in ("en", "zh")]
+    ckpt = build_scripted_cslm(base, root / "interleaved-codec", "interleaved", last, first_unit=0)
+    args = {"path": str(ckpt), "speech_tokenizer": str(onnx), "vocoder": f"codec:{codec}", "do_sample": "false",
+            "max_new_tokens": "80", "chain": "interleaved", "unit_cache": str(root / "units")}
+    results = evaluate(RunOptions(task="latency", model="cslm", model_args=args, dataset="belle-eval-s2s",
+                                  dataset_args={"path": str(belle_dir)}, limit=2, batch_size=1,
+                                  output_dir=str(tmp_path / "codec"), progress=False))
+    assert results["counts"]["failed"] == 0 and results["latency"]["first_audio_sources"] == ["model"]
+    cache = [json.loads(line) for p in sorted((tmp_path / "codec" / "cache").rglob("*.jsonl"))
+             for line in p.read_text().splitlines()]
+    events = [r["output"]["events"] for r in cache if r.get("output")]
+    assert len(events) == 2
+    for ev in events:  # stamped in order, the first audio while tokens were still coming
+        assert ev["first_chunk_end"] <= ev["first_audio"] < ev["end"] <= ev["audio_end"]
+        assert "stream" not in ev and "stream_units_differ" not in ev
+    assert all(r["output"]["audio_seconds"] == pytest.approx(45 * 0.04) for r in cache if r.get("output"))

@@ -41,3 +41,46 @@ def test_units_first_and_no_units(tiny_tokenizer):
     text_only = run(vocab, tiny_tokenizer("hi", add_special_tokens=False)["input_ids"]).events
     assert text_only["first_unit"] is None and text_only["tokens_before_first_unit"] is None
     assert text_only["first_chunk_end"] is None and text_only["first_text_token"] is not None
+
+
+def test_a_streaming_vocoder_renders_each_chunk_as_it_ends(tiny_tokenizer, tmp_path_factory):
+    """With open_audio, the first chunk is rendered when the token after it arrives -- before the rest of the
+    generation -- and the pieces are exactly what the vocoder's own chunked stream gives."""
+    import numpy as np
+
+    from models.codec.vocoder import CodecVocoder
+    from tests.fixtures.codec import tiny_codec
+
+    voc = CodecVocoder(str(tiny_codec(tmp_path_factory)))
+    vocab = detect_units(tiny_tokenizer)
+    text = tiny_tokenizer("one two three four", add_special_tokens=False)["input_ids"]
+    first, second = list(range(0, 20)), list(range(20, 32))
+    s = UnitTimingStreamer(vocab, skip_prompt=False, open_audio=voc.open_stream)
+    for token in text[:2] + vocab.units_to_ids(first).tolist():
+        s.push(token)
+    assert s.audio.first_audio is None and not s.audio.pieces  # the chunk is not over yet
+    s.push(text[2])
+    assert s.audio.first_audio is not None and s.stamps["end"] is None  # rendered while generating
+    for token in vocab.units_to_ids(second).tolist():
+        s.push(token)
+    s.end()
+    ev = s.events
+    assert ev["first_chunk_end"] <= ev["first_audio"] <= ev["end"] <= ev["audio_end"] and ev["stream"].complete
+    assert ev["stream"].units == first + second
+    expected = np.concatenate(list(voc.stream([first, second])))
+    assert np.array_equal(ev["stream"].samples(), expected) and len(expected) == 32 * 640
+
+
+def test_a_failing_stream_is_recorded_and_leaves_the_timing_alone(tiny_tokenizer):
+    class Broken:
+        def push(self, units):
+            raise RuntimeError("vocoder exploded")
+
+    vocab = detect_units(tiny_tokenizer)
+    s = UnitTimingStreamer(vocab, skip_prompt=False, open_audio=Broken)
+    for token in vocab.units_to_ids([1, 2, 3]).tolist():
+        s.push(token)
+    s.end()
+    ev = s.events
+    assert "vocoder exploded" in ev["stream_error"] and ev["first_audio"] is None and not ev["stream"].complete
+    assert ev["tokens_before_first_chunk_end"] == 3
