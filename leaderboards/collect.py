@@ -216,8 +216,11 @@ class MetricRow:
 
     def protocol(self) -> dict[str, str]:
         """The parts of the protocol that a column does not fix; compared cell by cell."""
-        out = {"normalizer": self.run.normalizer, f"judge ({self.lang})": self.run.judge(self.lang),
-               "subset": self.run.subset}
+        if any(k == "model" for k, _ in self.scoring):  # its own scorer (a MOS predictor): no ASR judge, no text
+            out = {"subset": self.run.subset}
+        else:
+            out = {"normalizer": self.run.normalizer, f"judge ({self.lang})": self.run.judge(self.lang),
+                   "subset": self.run.subset}
         out.update((PROTOCOL_FIELDS[k], v) for k, v in self.scoring)
         block = self.run.results.get("llm_judge")
         if isinstance(block, dict) and any(k == "judge" for k, _ in self.scoring):

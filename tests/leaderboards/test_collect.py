@@ -43,6 +43,9 @@ def test_protocol_key_separates_column_from_judge(tts_runs):
     assert row(base).protocol()["judge (en)"].startswith("whisper-base-bundled@sha256:")
     assert row(tiny).protocol() == row(slow).protocol()
     assert tiny.system != slow.system and "length_scale=1.3" in slow.system  # a factor value is another system
+    # a MOS predictor's row is scored by its own model, not by the run's ASR judge: no dagger for the judge
+    mos = next(m for m in metric_rows(base) if m.name == "distillmos").protocol()
+    assert mos["scorer"].startswith("distillmos") and not any(k.startswith("judge") or k == "normalizer" for k in mos)
 
 
 def test_string_fields_of_a_metric_row_become_column_qualifiers(asr_runs, tmp_path):
