@@ -72,7 +72,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         judges=_pairs(args.judge, "--judge"), judge_args=_judge_args(args.judge_arg),
         offline_judges=args.offline_judges, llm_judge=args.llm_judge,
         llm_judge_args=_pairs(args.llm_judge_arg, "--llm-judge-arg"),
-        quality_judges=_quality_judges(args.quality_judge), limit=args.limit, batch_size=args.batch_size,
+        quality_judges=_quality_judges(args.quality_judge), reference_scorer=args.reference_scorer,
+        limit=args.limit, batch_size=args.batch_size,
         output_dir=args.output_dir or os.path.join("runs", f"{args.task}--{args.model}"),
         retry_failed=args.retry_failed, bootstrap_resamples=args.bootstrap_resamples, seed=args.seed,
         progress=not args.no_progress)
@@ -125,12 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge-arg", action="append", metavar="LANG.KEY=VALUE", help="judge option")
     p.add_argument("--offline-judges", action="store_true", help="use the judges that run offline on CPU")
     p.add_argument("--llm-judge", metavar="SPEC", help="LLM judge of S2S tasks: openai:MODEL (OPENAI_BASE_URL, "
-                   "OPENAI_API_KEY from the environment) or hf:LOCAL_DIR (default: the task's)")
+                   "OPENAI_API_KEY from the environment), hf:LOCAL_DIR, or none (no LLM judge, e.g. offline with "
+                   "--reference-scorer; recorded in results.json) (default: the task's)")
     p.add_argument("--llm-judge-arg", action="append", metavar="KEY=VALUE",
                    help="LLM judge option: prompt, temperature, n, base_url, timeout, max_retries, concurrency, ...")
     p.add_argument("--quality-judge", action="append", metavar="NAME[:KEY=VALUE,...]",
                    help="speech-quality judge of the system's speech (repeatable): dnsmos, distillmos, utmos, sim, "
                         "sim-resemblyzer (`list quality_judges`); e.g. utmos:path=DIR, sim:reference_audio=WAV")
+    p.add_argument("--reference-scorer", action="store_true",
+                   help="S2S tasks: also score each answer (text channel and speech transcript) against the "
+                        "dataset's reference answer (field 'reference'): exact match, contains, WER/CER")
     p.add_argument("--limit", type=int)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--output-dir", help="default: runs/<task>--<model>")

@@ -20,6 +20,7 @@ RULES = {
             "reference length is added to the errors)",
     "judge_score": "system failure (no answer, empty answer, no speech): the judge scale's minimum, as URO-Bench "
                    "scores empty answers",
+    "reference_match": "system failure (no answer, empty text answer, no speech): 0, no match with the reference",
     "off_target_ratio": "system failure (no answer): counted as off-target",
     "text_speech": "no speech: every token of the text channel counts as deleted",
     "mos": "system failure (no speech): the MOS scale's minimum",

@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 RETRY_MODES = ("none", "measurement", "all")
+NO_LLM_JUDGE = "none"  # --llm-judge none / options.llm_judge: none: an S2S task runs without an LLM judge
 
 
 class ConfigError(ValueError):
@@ -21,11 +22,15 @@ class RunOptions:
     judges: dict[str, str] = field(default_factory=dict)         # --judge lang=model: per-language ASR judge override
     judge_args: dict[str, dict[str, str]] = field(default_factory=dict)  # --judge-arg lang.key=value
     offline_judges: bool = False                # use the task's offline judge set instead of the published one
-    llm_judge: str | None = None                # --llm-judge openai:MODEL | hf:PATH (S2S tasks; None: the task's)
+    # --llm-judge openai:MODEL | hf:PATH | none (S2S tasks; None: the task's; "none": no LLM judge, recorded as such)
+    llm_judge: str | None = None
     llm_judge_args: dict[str, str] = field(default_factory=dict)  # --llm-judge-arg key=value (base_url, prompt, n, ...)
     # --quality-judge NAME[:KEY=VALUE,...]: speech-quality judges (dnsmos, distillmos, utmos, sim, ...) -> options;
     # added to the task YAML's options.quality_judges, and required (a missing model is a configuration error)
     quality_judges: dict[str, dict[str, str]] = field(default_factory=dict)
+    # --reference-scorer: S2S tasks also score each answer against the dataset's reference answer (exact match,
+    # contains, WER/CER; harness.tasks.s2s_reference); added to the task YAML's options.reference_scorer
+    reference_scorer: bool = False
     limit: int | None = None                    # evaluate the first N manifest items only
     batch_size: int = 8                         # samples per model call
     output_dir: str = "runs/default"            # cache, artifacts, results.json, samples.jsonl

@@ -91,6 +91,8 @@ def plan(options: RunOptions) -> tuple[Task, Any]:
     except ModelConfigError as exc:
         raise ConfigError(f"--model {options.model} for task {spec.task}: {exc}") from None
     task.configure()
+    if options.reference_scorer and not task.takes_reference_scorer:
+        raise ConfigError(f"task {spec.task} has no reference scorer (it serves the S2S tasks); drop --reference-scorer")
     unknown_judge_langs = set(options.judge_args) - set(task.judge_names())
     if unknown_judge_langs:
         raise ConfigError(f"--judge-arg names language(s) {sorted(unknown_judge_langs)} that have no judge "
@@ -99,7 +101,7 @@ def plan(options: RunOptions) -> tuple[Task, Any]:
 
 
 def attach_judges(task: Task, load: DatasetLoad) -> None:
-    """Construct the judges for the languages present, then let the task check languages."""
+    """Construct the judges for the languages present, then let the task check languages and items."""
     langs = {item.lang for item in load.items}
     names = task.judge_names()
     if task.spec.judges or task.spec.offline_judges or task.options.judges:
@@ -110,3 +112,4 @@ def attach_judges(task: Task, load: DatasetLoad) -> None:
             task.judges[lang] = construct(factory, names[lang], dict(task.options.judge_args.get(lang, {})),
                                           f"judge for {lang}")
     task.check_languages(langs)
+    task.check_items(load.items)

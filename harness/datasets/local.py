@@ -1,5 +1,14 @@
 """Local manifests: TSV (header row with ``id`` and ``text``) or JSONL, plus an audio folder.
 
+Fields of a row (a JSONL key or a TSV column):
+- ``id`` (required, unique), ``text`` (the reference transcript, TTS input, or S2S question), ``lang``
+  (default: the loader's ``lang=``), ``audio`` (a path, relative to ``audio_dir``; default ``<id><ext>``);
+- ``reference`` (optional, a string): the reference answer of an S2S question (VoiceBench-style reference QA),
+  scored by the S2S reference scorer (``--reference-scorer``, harness.tasks.s2s_reference); kept verbatim
+  (whitespace stripped) in ``ManifestItem.custom["reference"]``; a row whose ``reference`` is not a string is
+  an ``ItemProblem``;
+- any other field is kept in ``ManifestItem.custom`` as it is.
+
 Rows are decoded one by one so that one bad row (not UTF-8, wrong column count, bad JSON, duplicate
 id, empty text) becomes an ``ItemProblem`` naming the file and line, and the other rows still run.
 """
@@ -13,6 +22,7 @@ from harness.datasets.base import DatasetLoad, DatasetUnavailableError, ItemProb
 from harness.manifest import ManifestError, ManifestItem
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg")
+REFERENCE = "reference"  # the field of an S2S question's reference answer (harness.tasks.s2s_reference)
 
 
 def read_manifest(path: str | Path, *, lang: str, audio_dir: str | Path | None = None,
@@ -61,6 +71,12 @@ def read_manifest(path: str | Path, *, lang: str, audio_dir: str | Path | None =
         elif require_audio:
             audio = str(audio_dir / f"{item_id}{audio_ext}")
         custom = {k: v for k, v in row.items() if k not in ("id", "text", "audio", "lang")}
+        if custom.get(REFERENCE) is not None:
+            if not isinstance(custom[REFERENCE], str):
+                problems.append(ItemProblem(id=item_id, source=where, reason=(
+                    f"'{REFERENCE}' is a {type(custom[REFERENCE]).__name__}; the reference answer must be a string")))
+                continue
+            custom[REFERENCE] = custom[REFERENCE].strip()
         items.append(ManifestItem(id=item_id, audio=audio, text=text,
                                   lang=str(row.get("lang") or lang), custom=custom))
     return DatasetLoad(items=items, problems=problems,

@@ -41,6 +41,8 @@ class Task:
     options: RunOptions
     model: Any = None                          # the evaluated model adapter (constructed, not loaded)
     judges: dict[str, Any] = field(default_factory=dict)  # lang -> judge adapter
+    # Whether the task can score answers against the dataset's reference answers (--reference-scorer).
+    takes_reference_scorer = False
 
     @property
     def audio_policy(self) -> AudioPolicy:
@@ -57,6 +59,9 @@ class Task:
 
     def check_languages(self, langs: set[str]) -> None:
         """Refuse (before loading) a dataset language that the model or a judge cannot handle."""
+
+    def check_items(self, items: list[ManifestItem]) -> None:
+        """Refuse (before any sample runs) a dataset whose items lack what the task needs (e.g. reference answers)."""
 
     def check_judges(self, langs: set[str], what: str = "language(s)") -> None:
         """Every language in ``langs`` has an ASR judge that can transcribe it."""

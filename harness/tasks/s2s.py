@@ -8,10 +8,13 @@ Stages (each cached per sample; changing a judge re-runs only what follows it):
   judge_text the LLM judge scores the text channel against the question
   judge_speech  ... and the speech transcript (each channel its own stage: one channel failing never drops
              the other channel's score)
+  (--llm-judge none: no LLM judge, no judge stages; recorded as such in results.json)
   quality_<judge>  speech-quality judges (harness.tasks.quality: DNSMOS, DistillMOS, UTMOS, speaker similarity
              against the question audio or a fixed voice) on the speech channel, each a channel of its own
 Then: LLM score per channel (mean, bootstrap CI), ASR-WER/CER of the speech transcript against the model's
-own text channel, off-target ratio per channel (cross-lingual), quality MOS / similarity of the speech channel. Failures per channel (harness.failures):
+own text channel, off-target ratio per channel (cross-lingual), quality MOS / similarity of the speech channel, and,
+with the reference scorer (harness.tasks.s2s_reference), exact match / contains / WER of each channel against the
+item's reference answer. Failures per channel (harness.failures):
 the system's (no answer, empty text, no/silent/NaN/over-long speech) score the scale's minimum; a judge that
 fails after its retries is the measurement's: left out, counted, and the result is incomplete.
 """
@@ -27,14 +30,16 @@ from harness.failures import mark
 from harness.judges import build_llm_judge
 from harness.manifest import ManifestItem
 from harness.model import respond_kwargs
-from harness.options import ConfigError
+from harness.options import NO_LLM_JUDGE, ConfigError
 from harness.paths import safe_name
 from harness.tasks.base import Stage, StageContext, Task
 from harness.tasks.quality import configure_quality, quality_stages
 from harness.tasks.s2s_metrics import summarize_s2s
+from harness.tasks.s2s_reference import check_references, reference_enabled
 from harness.tasks.wer import transcribe_batch
 
-OPTION_KEYS = {"out_lang", "llm_judge", "prompt", "quality_judges", "answer_max_seconds", "instruction", "lid_judge"}
+OPTION_KEYS = {"out_lang", "llm_judge", "prompt", "quality_judges", "answer_max_seconds", "instruction", "lid_judge",
+               "reference_scorer"}
 
 
 def _to_simplified(text: str) -> str:
@@ -49,6 +54,7 @@ class S2STask(Task):
     # channel per speech-quality judge: respond -> quality_<name>).
     channel_stages = {"text": ("respond", "judge_text"), "speech": ("respond", "transcribe", "judge_speech"),
                       "lid": ("respond", "lid")}
+    takes_reference_scorer = True
 
     # -- configuration (plan time: nothing loaded) ---------------------------------------------------
     def configure(self) -> None:
@@ -59,20 +65,45 @@ class S2STask(Task):
                               f"{', '.join(sorted(OPTION_KEYS))}")
         self.out_lang = str(opts.get("out_lang", "same"))
         self.instruction = opts.get("instruction")  # None: the model's own prompt for out_lang
-        spec = self.options.llm_judge or opts.get("llm_judge")
-        if not spec:
-            raise ConfigError(f"task {self.spec.task} needs an LLM judge: --llm-judge openai:MODEL or hf:DIR")
-        self.llm_judge, self.judge_settings = build_llm_judge(
-            spec, dict(self.options.llm_judge_args), opts.get("prompt", "voicebench-open"), seed=self.options.seed)
+        self.reference = reference_enabled(self)
+        self._configure_llm_judge(opts)
         self.answer_policy = AudioPolicy(max_seconds=float(opts.get("answer_max_seconds", 120)))
         self.lid_judge = self._lid_judge(opts.get("lid_judge"))
         self.quality = configure_quality(self)
-        self.channel_stages = {**type(self).channel_stages, **{
+        channels = type(self).channel_stages
+        if self.llm_judge is None:  # no judge stages along the channels
+            channels = {c: tuple(s for s in chain if not s.startswith("judge_")) for c, chain in channels.items()}
+        self.channel_stages = {**channels, **{
             self.quality.stage_name(name): ("respond", self.quality.stage_name(name)) for name in self.quality.judges}}
         decoding = (self.model.describe().get("generation") or {}).get("decoding")
         if self.out_lang != "same" and decoding == "general":  # CSLM would answer in the question's language
             raise ConfigError(f"task {self.spec.task} asks for answers in {self.out_lang}, but {self.model.name} runs "
                               f"its general (same-language) prompt: pass --model-arg decoding=cross")
+
+    def _configure_llm_judge(self, opts: dict[str, Any]) -> None:
+        """The LLM judge and its settings, or none (``--llm-judge none`` / ``llm_judge: none``: an explicit choice,
+        recorded in results.json, valid only with the reference scorer to score the answers)."""
+        spec = self.options.llm_judge or opts.get("llm_judge")
+        self.llm_judge = self.judge_settings = None
+        self.llm_judge_choice = "--llm-judge" if self.options.llm_judge else f"{self.spec.source}: options.llm_judge"
+        if spec == NO_LLM_JUDGE:
+            if not self.reference:
+                raise ConfigError(f"{self.llm_judge_choice} none leaves task {self.spec.task} nothing to score the "
+                                  f"answers with: add --reference-scorer (a dataset with reference answers) or pick "
+                                  f"an LLM judge with --llm-judge openai:MODEL or hf:DIR")
+            if self.options.llm_judge_args:
+                raise ConfigError(f"{self.llm_judge_choice} none and --llm-judge-arg conflict: there is no LLM judge "
+                                  f"to take the options; drop --llm-judge-arg or pick a judge with --llm-judge")
+            return
+        if not spec:
+            raise ConfigError(f"task {self.spec.task} needs an LLM judge: --llm-judge openai:MODEL or hf:DIR "
+                              f"(or --llm-judge none with --reference-scorer)")
+        self.llm_judge, self.judge_settings = build_llm_judge(
+            spec, dict(self.options.llm_judge_args), opts.get("prompt", "voicebench-open"), seed=self.options.seed)
+
+    def check_items(self, items: list[ManifestItem]) -> None:
+        if self.reference:
+            check_references(self, items)
 
     def _lid_judge(self, names: Any):
         from harness.plan import construct, model_factory
@@ -201,13 +232,14 @@ class S2STask(Task):
             stages.append(Stage("lid", {"lid_judge": self.lid_judge.describe(), "language": "auto",
                                         "audio_policy": answer_policy.__dict__}, lid, upstream=("respond",),
                                 batch_size=self.options.batch_size, models=(self.lid_judge,), fails_as=MEASUREMENT))
-        judged = {"judge": self.llm_judge.describe(), "settings": self.judge_settings.describe()}
-        judge_batch = max(self.options.batch_size, 2 * self.llm_judge.concurrency)
-        stages.append(Stage("judge_text", judged, judge("text"), upstream=("respond",), batch_size=judge_batch,
-                            models=(self.llm_judge,), fails_as=MEASUREMENT))
-        stages.append(Stage("judge_speech", {**judged, "zh_to_simplified": True}, judge("speech"),
-                            upstream=("respond", "transcribe"), batch_size=judge_batch, models=(self.llm_judge,),
-                            fails_as=MEASUREMENT))
+        if self.llm_judge is not None:
+            judged = {"judge": self.llm_judge.describe(), "settings": self.judge_settings.describe()}
+            judge_batch = max(self.options.batch_size, 2 * self.llm_judge.concurrency)
+            stages.append(Stage("judge_text", judged, judge("text"), upstream=("respond",), batch_size=judge_batch,
+                                models=(self.llm_judge,), fails_as=MEASUREMENT))
+            stages.append(Stage("judge_speech", {**judged, "zh_to_simplified": True}, judge("speech"),
+                                upstream=("respond", "transcribe"), batch_size=judge_batch, models=(self.llm_judge,),
+                                fails_as=MEASUREMENT))
         stages.extend(quality_stages(self, self.quality, "respond", speech_path, answer_policy, s2s=True))
         return stages
 

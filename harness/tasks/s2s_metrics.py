@@ -6,7 +6,10 @@ the metric's worst value; a measurement failure leaves that channel's figure and
 (harness.failures; every row says its ``failure_rule`` and ``coverage`` and gives a ``scored_only`` value).
 
 Metric rows (``unit`` says how to read ``value``):
-- ``judge_score`` (text / speech channel): mean judge score on the prompt's scale, bootstrap 95 % CI;
+- ``judge_score`` (text / speech channel): mean judge score on the prompt's scale, bootstrap 95 % CI (absent with
+  ``--llm-judge none``);
+- ``ref_exact_match``, ``ref_contains``, ``ref_wer`` / ``ref_cer`` (text / speech channel), with the reference
+  scorer: each answer against the item's reference answer (harness.tasks.s2s_reference);
 - ``text_speech_wer`` (en) / ``text_speech_cer`` (zh): the speech transcript against the model's own text
   channel (asr-default normalizer), corpus (headline) and mean-utterance; samples whose text channel is empty
   after normalization are left out and counted (there is nothing to compare with);
@@ -26,8 +29,11 @@ from harness.errors import MEASUREMENT, SYSTEM
 from harness.failures import kind_of, mean_row, rate_rows
 from harness.metrics import edit_counts
 from harness.normalize import get_normalizer
+from harness.options import NO_LLM_JUDGE
 from harness.tasks.base import walk_stages
 from harness.tasks.quality import quality_rows
+from harness.tasks.s2s_reference import describe as describe_reference
+from harness.tasks.s2s_reference import reference_of, reference_rows
 
 
 def _channel(records, stages, item_id: str) -> tuple[dict[str, dict], dict[str, Any]]:
@@ -60,6 +66,13 @@ def _sample_row(task, item, records) -> dict[str, Any]:
             row[f"judge_reply_{channel}"] = out["replies"][0][:500]
         elif stage.startswith("quality_"):
             row.update(out["scores"])
+    if "text" in row and not row["text"].strip() and channels.get("text", {}).get("status") == "ok":
+        # No LLM judge to flag it (judge_text does): an empty text answer is still the system's failure.
+        channels["text"] = {"status": f"{SYSTEM}_failure", "error": {
+            "stage": "respond", "code": "empty_text", "message": f"the model gave no text answer for {item.id}",
+            "kind": SYSTEM}}
+    if task.reference:
+        row["reference"] = reference_of(item)
     row["channels"] = channels
     errors = [c["error"] for c in channels.values() if "error" in c]
     row["status"] = "failed" if errors else "ok"
@@ -83,18 +96,13 @@ def summarize_s2s(task, items, records) -> dict[str, Any]:
     # A system with no text channel at all (speech only) has no text figures, rather than all-minimum ones.
     has_text = any(r.get("text", "").strip() for r in samples)
     metrics: list[dict[str, Any]] = []
-    low, high = task.judge_settings.prompt.scale
-    scale = f"{low:g}-{high:g}"
+    channels = ("speech", "text") if has_text else ("speech",)
     for lang in sorted(by_lang):
         rows = by_lang[lang]
-        for channel in ("speech", "text") if has_text else ("speech",):
-            values = [r[f"judge_score_{channel}"] for r in rows if f"judge_score_{channel}" in r]
-            system, measurement = _failures(rows, channel)
-            metrics.append(mean_row(task.options, {"name": "judge_score", "lang": lang, "channel": channel,
-                                                   "headline": True, "unit": f"score {scale}",
-                                                   "prompt": task.judge_settings.prompt.name,
-                                                   "judge": task.llm_judge.describe()["id"]},
-                                    values, system, measurement, float(low), "judge_score"))
+        if task.llm_judge is not None:
+            metrics.extend(_judge_rows(task, lang, rows, channels))
+        if task.reference:
+            metrics.extend(reference_rows(task, normalizer, lang, rows, channels))
         metrics.extend(_consistency_rows(task, normalizer, lang, rows))
         if cross:
             metrics.extend(_off_target_rows(task, lang, rows, has_text))
@@ -104,14 +112,34 @@ def summarize_s2s(task, items, records) -> dict[str, Any]:
                                                "headline": False, "unit": "rate"},
                                 [float(bool(r.get("malformed"))) for r in responded], 0, 0, None, "judge_score")
                        | {"failure_rule": "over responses the model returned"})
-    judge_info = {**task.llm_judge.describe(), **task.judge_settings.describe(),
-                  "requests_this_run": dict(task.llm_judge.stats)}
+    if task.llm_judge is None:
+        judge_info = {"id": NO_LLM_JUDGE, "status": "not used", "chosen_by": f"{task.llm_judge_choice} none"}
+    else:
+        judge_info = {**task.llm_judge.describe(), **task.judge_settings.describe(),
+                      "requests_this_run": dict(task.llm_judge.stats)}
     info = {"llm_judge": judge_info,
             "quality_judges": task.quality.describe(),
             "answer_language": task.out_lang, "text_channel": "present" if has_text else "absent"}
+    if task.reference:
+        info["reference_scorer"] = describe_reference(normalizer)
     if cross:
         info["language_id"] = {**langid.describe(), "speech_transcribed_by": task.lid_judge.describe()["id"]}
     return {"metrics": metrics, "samples": samples, "info": info}
+
+
+def _judge_rows(task, lang: str, rows: list[dict], channels: tuple[str, ...]) -> list[dict[str, Any]]:
+    out = []
+    low, high = task.judge_settings.prompt.scale
+    scale = f"{low:g}-{high:g}"
+    for channel in channels:
+        values = [r[f"judge_score_{channel}"] for r in rows if f"judge_score_{channel}" in r]
+        system, measurement = _failures(rows, channel)
+        out.append(mean_row(task.options, {"name": "judge_score", "lang": lang, "channel": channel,
+                                           "headline": True, "unit": f"score {scale}",
+                                           "prompt": task.judge_settings.prompt.name,
+                                           "judge": task.llm_judge.describe()["id"]},
+                            values, system, measurement, float(low), "judge_score"))
+    return out
 
 
 def _consistency_rows(task, normalizer, lang: str, rows: list[dict]) -> list[dict[str, Any]]:
