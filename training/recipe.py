@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from training.chat import ENCODINGS, LOSS_MASKS
+from training.harness_eval import HarnessEval, HarnessEvalError, parse_harness_eval
 
 TRAINING_DIR = Path(__file__).resolve().parent
 RECIPES_DIR = TRAINING_DIR / "recipes"
@@ -77,6 +78,7 @@ class Recipe:
     num_proc: int = 1                   # processes for tokenization (datasets.map)
     dataloader_num_workers: int = 0     # DataLoader workers
     report_to: str = "none"             # tensorboard | wandb | none
+    harness_eval: HarnessEval | None = None  # harness tasks on each saved checkpoint (training.harness_eval)
 
     def __post_init__(self) -> None:
         if self.stage not in ("cpt", "sft"):
@@ -180,7 +182,15 @@ def build_recipe(raw: dict[str, Any]) -> Recipe:
     for key, value in raw.items():
         if key not in known:
             raise RecipeError(f"unknown recipe key {key!r}{_hint(key, sorted(known))}")
-        values[key] = _data(value) if key == "data" else _check_type(key, value, hints[key])
+        if key == "data":
+            values[key] = _data(value)
+        elif key == "harness_eval":
+            try:
+                values[key] = parse_harness_eval(value)
+            except HarnessEvalError as exc:
+                raise RecipeError(str(exc)) from None
+        else:
+            values[key] = _check_type(key, value, hints[key])
     missing = [name for name, f in known.items()
                if name not in values and f.default is MISSING and f.default_factory is MISSING]
     if missing:

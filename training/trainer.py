@@ -172,8 +172,14 @@ def train(recipe: Recipe) -> dict[str, Any]:
         train_ds, eval_ds = train_ex, eval_ex
         tokenizer.pad_token_id, tokenizer.padding_side = pad_id, "right"  # as released; labels padded with -100
         collator = DataCollatorForSeq2Seq(tokenizer, pad_to_multiple_of=8, padding=True, return_tensors="pt")
+    callbacks = []
+    if recipe.harness_eval is not None:
+        from training.harness_eval import make_callback
+
+        callbacks.append(make_callback(recipe.harness_eval, recipe.output_dir, recipe.seed,
+                                       lambda folder: write_cslm_defaults(recipe, folder)))
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                      data_collator=collator, processing_class=tokenizer)
+                      data_collator=collator, processing_class=tokenizer, callbacks=callbacks)
     resume = last_checkpoint(recipe)
     result = trainer.train(resume_from_checkpoint=resume)
     model.config.use_cache = True  # the saved checkpoint generates with a KV cache
@@ -188,9 +194,17 @@ def train(recipe: Recipe) -> dict[str, Any]:
             {**recipe.to_dict(), "data": [vars(s) for s in recipe.data]}, sort_keys=False, allow_unicode=True))
         (out / REPORT_FILE).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         (out / "train_summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-        # Decoding defaults the harness's CSLM adapter reads: this trainer's targets follow a standard generation
-        # prompt, not the released decode scripts' closed empty assistant turn -- except a model trained with the
-        # released encoding (double BOS, as the released decode prompt), which is decoded as released.
-        mode = "released" if recipe.encoding == "released" else "generation-prompt"
-        (out / CSLM_DEFAULTS_FILE).write_text(json.dumps({"generation": {"prompt_mode": mode}}, indent=2) + "\n")
+        write_cslm_defaults(recipe, out)
+        if callbacks and recipe.harness_eval.final:  # the final model too (save_model calls no on_save)
+            rows = callbacks[0].evaluator.evaluate(out, trainer.state.global_step, label="final")
+            summary["harness_eval"] = rows
+            (out / "train_summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return {**summary, "data_report": report}
+
+
+def write_cslm_defaults(recipe: Recipe, folder: str | Path) -> None:
+    """Decoding defaults the harness's CSLM adapter reads: this trainer's targets follow a standard generation
+    prompt, not the released decode scripts' closed empty assistant turn -- except a model trained with the
+    released encoding (double BOS, as the released decode prompt), which is decoded as released."""
+    mode = "released" if recipe.encoding == "released" else "generation-prompt"
+    (Path(folder) / CSLM_DEFAULTS_FILE).write_text(json.dumps({"generation": {"prompt_mode": mode}}, indent=2) + "\n")

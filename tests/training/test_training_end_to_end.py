@@ -130,11 +130,25 @@ def test_audio_to_units_to_cpt_to_sft_to_harness(belle_dir, tiny_base, tiny_onnx
     assert cross["chunks"][0]["start"] == 0 and all(a["end"] == b["start"] for a, b in
                                                     zip(cross["chunks"], cross["chunks"][1:]))
 
-    # -- SFT, starting from the CPT output ---------------------------------------------------------------
-    assert cli(["train", "tiny_cpu_sft", "max_steps=40", "logging_steps=5", "save_steps=1000"]) == 0
+    # -- SFT, starting from the CPT output, the harness evaluating each saved checkpoint ------------------
+    harness_eval = {"model_args": {"speech_tokenizer": str(tiny_onnx_tokenizer), "unit_cache": unit_cache,
+                                   "do_sample": False, "max_new_tokens": 24},
+                    "runs": [{"name": "asr-zh", "task": "asr_wer", "dataset": "belle-eval-s2s",
+                              "dataset_args": {"path": str(belle_dir)}, "limit": 2}], "bootstrap_resamples": 0}
+    assert cli(["train", "tiny_cpu_sft", "max_steps=40", "logging_steps=5", "save_steps=20",
+                f"harness_eval={json.dumps(harness_eval)}"]) == 0
     sft = tmp_path / "runs" / "tiny" / "sft"
     sft_losses = losses(sft)
     assert sft_losses[-1] < 0.7 * sft_losses[0], sft_losses
+    curve = [json.loads(line) for line in (sft / "harness_eval" / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["run"], r["name"], r["lang"]) for r in curve] == [(20, "asr-zh", "cer", "zh"),
+                                                                          (40, "asr-zh", "cer", "zh")]
+    assert all(r["value"] is not None and r["status"] == "complete" and r["n"] == 2 for r in curve)
+    first = json.loads((sft / "harness_eval" / "step-000020" / "asr-zh" / "results.json").read_text())
+    assert first["model"]["checkpoint"] == str((sft / "checkpoint-20").resolve())  # evaluated mid-training
+    assert (sft / "harness_eval" / "curves" / "asr-zh.png").stat().st_size > 1000
+    history = json.loads((sft / "train_summary.json").read_text())["log_history"]
+    assert [h["step"] for h in history if "harness/asr-zh/cer_zh" in h] == [20, 40]
 
     # -- the harness loads the checkpoint: asr_wer on BELLE-eval-S2S, and respond ------------------------
     model_args = {"path": str(sft), "speech_tokenizer": str(tiny_onnx_tokenizer), "unit_cache": unit_cache,
