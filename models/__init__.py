@@ -17,6 +17,8 @@ MODELS.add_lazy("paraformer-zh", "models.paraformer:Paraformer",
                 "FunASR paraformer-zh (hub id) or path=LOCAL_DIR; the seed-tts-eval Chinese judge")
 MODELS.add_lazy("piper-*", "models.piper:PiperTTS",
                 "Piper TTS: piper-en_US-joe-medium (bundled, offline) or path=VOICE.onnx")
+MODELS.add_lazy("espeak-ng-*", "models.espeak:EspeakTTS",
+                "espeak-ng TTS (Debian espeak-ng, subprocess): espeak-ng-zh, espeak-ng-en; voice=, rate=, pitch=")
 MODELS.add_lazy("dummy-asr", "models.dummy:DummyASR",
                 "returns a fixed text (option text=); for harness tests and overhead benchmarks")
 MODELS.add_lazy("dummy-tts", "models.dummy:DummyTTS",

@@ -4,8 +4,10 @@
     python -m training build-cpt asr --manifest asr_zh.tsv --lang zh --speech-tokenizer speech_tokenizer_v1.onnx --out data/asr_zh.jsonl
     python -m training build-cpt mt --manifest zh_en.tsv --out data/mt.jsonl
     python -m training build-sft --manifest dialogues.jsonl --units units.jsonl --aligner facebook/wav2vec2-base-960h --out data/sft.jsonl
+    python -m training build-sft --manifest runs/world-tiny/dialogues-train.jsonl --units units.jsonl --aligner whisper --out data/sft.jsonl
     python -m training train training/recipes/tiny_cpu_cpt.yaml max_steps=20 output_dir=runs/cpt
     python -m training build-codec training/recipes/codec/codec_tiny.yaml output_dir=runs/codec-tiny
+    python -m training build-world training/recipes/world/world_tiny.yaml output_dir=runs/world-tiny
 """
 from __future__ import annotations
 
@@ -89,7 +91,7 @@ def cmd_build_cpt(args) -> int:
 
 
 def cmd_build_sft(args) -> int:
-    from training.aligner import CTCEmissionModel, WordTime
+    from training.aligner import WordTime
     from training.cpt_data import write_jsonl
     from training.sft_data import SFTBuilder, SFTOptions
     from training.sources import table_rows
@@ -100,7 +102,7 @@ def cmd_build_sft(args) -> int:
         sizes[lang or "en"] = int(n)
     opts = SFTOptions(layout=args.layout, chunk_size=sizes, unit_format=args.unit_format,
                       with_question_text=not args.no_question_text, max_units=args.max_units)
-    aligner = CTCEmissionModel(args.aligner).align if args.aligner else None
+    aligner, aligner_info = _aligner(args.aligner)
     times = None
     if args.word_times:
         times = {}
@@ -113,8 +115,35 @@ def cmd_build_sft(args) -> int:
     _pretokenize(args, builder.utterances(rows))
     records, report = builder.build(rows, problems)
     write_jsonl(records, args.out, report)
+    _record_aligner(args.out, aligner_info if aligner else {"kind": "word-times-file", "path": args.word_times})
     _print_report(report)
     return 0 if records else 1
+
+
+def _aligner(spec: str | None):
+    """--aligner: ``whisper[:MODEL | :en=MODEL,zh=MODEL]`` (faster-whisper word timestamps) or a transformers
+    CTC model (folder or Hub id). Returns (align function or None, what to record in the report)."""
+    if not spec:
+        return None, None
+    if spec == "whisper" or spec.startswith("whisper:"):
+        from training.whisper_aligner import WhisperWordAligner, parse_models
+
+        try:
+            aligner = WhisperWordAligner(parse_models(spec))
+        except ValueError as exc:
+            raise SystemExit(f"--aligner: {exc}") from None
+        return aligner.align, aligner.describe()
+    from training.aligner import CTCEmissionModel
+
+    return CTCEmissionModel(spec).align, {"kind": "ctc", "model": spec}
+
+
+def _record_aligner(out: str, info: dict) -> None:
+    """Add which aligner gave the word times to the build report written next to the output."""
+    rep = Path(out).with_name(Path(out).name + ".report.json")
+    data = json.loads(rep.read_text(encoding="utf-8"))
+    data["aligner"] = info
+    rep.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def cmd_merge_vocab(args) -> int:
@@ -177,6 +206,20 @@ def cmd_build_codec(args) -> int:
     return 0
 
 
+def cmd_build_world(args) -> int:
+    from training.world.build import build_world_folder
+    from training.world.recipe import WorldRecipeError, load_world_recipe
+
+    try:
+        recipe = load_world_recipe(args.recipe, args.overrides)
+        report = build_world_folder(recipe, progress=not args.no_progress)
+    except WorldRecipeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m training", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -216,7 +259,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build-sft", help="interleaved chain-of-modality records from spoken dialogues")
     p.add_argument("--manifest", required=True, help="JSONL dialogues (question_text/_lang/_audio, answer_...)")
-    p.add_argument("--aligner", help="transformers CTC model (folder or Hub id) for word times")
+    p.add_argument("--aligner", help="word times from: a transformers CTC model (folder or Hub id), or `whisper` "
+                   "(faster-whisper word timestamps; default models whisper-tiny.en-bundled / whisper-base-bundled; "
+                   "whisper:MODEL or whisper:en=MODEL,zh=MODEL to choose)")
     p.add_argument("--word-times", help="JSONL {id, words: [[word, start, end], ...]} instead of --aligner")
     p.add_argument("--layout", default="interleaved", choices=["interleaved", "full"])
     p.add_argument("--chunk-size", action="append", metavar="LANG=N",
@@ -244,6 +289,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. output_dir=DIR vocoder.steps=100")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     p.set_defaults(func=cmd_build_codec)
+
+    p = sub.add_parser("build-world", help="seeded bilingual world: parallel text, QA, Piper + espeak-ng speech")
+    p.add_argument("recipe", help="recipe YAML (training/recipes/world/world_full.yaml, world_tiny.yaml)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. output_dir=DIR seed=1 speech_items=0")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+    p.set_defaults(func=cmd_build_world)
     return ap
 
 
