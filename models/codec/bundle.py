@@ -1,7 +1,9 @@
 """The codec folder the build writes and every consumer reads.
 
     codec.json      format, codes, rates, feature/mel/net configs, sha256 of the weight files, provenance
-    centroids.npy   (codes, 512) float32 k-means centroids over 25 Hz Whisper-base encoder features
+    centroids.npy   (codes, 512) float32 k-means centroids over standardized 25 Hz Whisper-base encoder features
+    feature_norm.npy  (2, 512) float32 per-dimension mean and std that standardize the features first (absent
+                    in codecs built before it: raw features)
     vocoder.pt      state_dict of models.codec.net.UnitMelNet (trained on one speaker, un-merged units)
 
 ``codec.json`` names the sha256 of the other two files, so hashing ``codec.json`` identifies the whole codec
@@ -22,6 +24,7 @@ from harness.model import ModelConfigError
 FORMAT = "cslm-codec/1"
 MANIFEST = "codec.json"
 CENTROIDS = "centroids.npy"
+FEATURE_NORM = "feature_norm.npy"
 VOCODER = "vocoder.pt"
 
 
@@ -76,16 +79,20 @@ def load_codec(spec: str | Path) -> CodecManifest:
 
 def write_manifest(folder: Path, data: dict[str, Any]) -> None:
     """Write codec.json with the sha256 of every weight file present; atomic rename."""
-    files = {name: sha256_file(folder / name) for name in (CENTROIDS, VOCODER) if (folder / name).is_file()}
+    files = {name: sha256_file(folder / name) for name in (CENTROIDS, FEATURE_NORM, VOCODER)
+             if (folder / name).is_file()}
     tmp = folder / f".{MANIFEST}.tmp"
     tmp.write_text(json.dumps({"format": FORMAT, **data, "files": files}, indent=2, sort_keys=True) + "\n",
                    encoding="utf-8")
     tmp.replace(folder / MANIFEST)
 
 
-def nearest(features: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """Index of the nearest centroid (squared Euclidean) per row; float64 so ties do not flip between runs."""
+def nearest(features: np.ndarray, centroids: np.ndarray, norm: np.ndarray | None = None) -> np.ndarray:
+    """Index of the nearest centroid (squared Euclidean) per row, after standardizing with ``norm`` (mean, std)
+    when given; float64 so ties do not flip between runs."""
     x = features.astype(np.float64)
+    if norm is not None:
+        x = (x - norm[0]) / norm[1]
     c = centroids.astype(np.float64)
     dist = (c * c).sum(1)[None, :] - 2.0 * x @ c.T
     return dist.argmin(axis=1).astype(np.int64)
@@ -100,6 +107,10 @@ class CodecTokenizer:
         self.manifest = load_codec(spec)
         self.manifest.check(CENTROIDS)
         self.centroids = np.load(self.manifest.folder / CENTROIDS)
+        self.norm = None
+        if FEATURE_NORM in self.manifest.data.get("files", {}):
+            self.manifest.check(FEATURE_NORM)
+            self.norm = np.load(self.manifest.folder / FEATURE_NORM)
         self.features = WhisperBaseFeatures(threads=threads)
 
     @property
@@ -109,7 +120,8 @@ class CodecTokenizer:
     def describe(self) -> dict[str, Any]:
         return {"id": "cslm-codec-kmeans", "folder": str(self.manifest.folder), "sha256": self.manifest.sha256,
                 "codes": self.codes, "rate_hz": 25, "features": self.manifest.data.get("features"),
+                "standardized": self.norm is not None,
                 "tokenize": "each utterance alone, padded 30 s windows"}
 
     def tokenize(self, samples: np.ndarray) -> np.ndarray:
-        return nearest(self.features.features(np.asarray(samples, dtype=np.float32)), self.centroids)
+        return nearest(self.features.features(np.asarray(samples, dtype=np.float32)), self.centroids, self.norm)

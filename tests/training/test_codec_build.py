@@ -52,14 +52,29 @@ def test_frequent_word_sentences_are_seeded_diverse_and_never_held_out():
     assert not {"shit", "mr", "etc"} & {w.strip(".").lower() for s in first for w in s.split()}
 
 
-def test_a_resumed_build_must_have_the_same_data_recipe(tmp_path):
+def test_a_resumed_build_refuses_other_data_and_redoes_the_steps_whose_settings_changed(tmp_path):
     from tests.fixtures.codec import tiny_recipe
     from training.codec.build import CodecBuilder
 
-    CodecBuilder(tiny_recipe(tmp_path / "codec"), progress=False)._check_same_data()  # first: records it
-    CodecBuilder(tiny_recipe(tmp_path / "codec", "vocoder.steps=99"), progress=False)._check_same_data()  # not data
+    folder, work = tmp_path / "codec", tmp_path / "codec" / "work"
+    CodecBuilder(tiny_recipe(folder), progress=False)._check_recipe()  # first: records each step's settings
+
+    def touch(*paths):
+        for p in paths:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(b"x")
+    tokenizer_out = [folder / "centroids.npy", folder / "feature_norm.npy", work / "stream.npz"]
+    vocoder_out = [work / "vocoder-ckpt.pt", folder / "vocoder.pt"]
+    touch(*tokenizer_out, *vocoder_out, work / "sentences.txt")
+    CodecBuilder(tiny_recipe(folder, "vocoder.max_minutes=5"), progress=False)._check_recipe()  # not an output
+    assert all(p.is_file() for p in tokenizer_out + vocoder_out)
+    CodecBuilder(tiny_recipe(folder, "vocoder.steps=99"), progress=False)._check_recipe()
+    assert all(p.is_file() for p in tokenizer_out) and not any(p.is_file() for p in vocoder_out)
+    touch(*vocoder_out)
+    CodecBuilder(tiny_recipe(folder, "vocoder.steps=99", "codes=48"), progress=False)._check_recipe()
+    assert not any(p.is_file() for p in tokenizer_out + vocoder_out)
     with pytest.raises(CodecRecipeError, match=r"en_word_sentences: 8 -> 9.*new output_dir"):
-        CodecBuilder(tiny_recipe(tmp_path / "codec", "en_word_sentences=9"), progress=False)._check_same_data()
+        CodecBuilder(tiny_recipe(folder, "en_word_sentences=9"), progress=False)._check_recipe()
 
 
 @pytest.mark.slow

@@ -5,8 +5,11 @@
                   the held-out ones)
     3 features    work/features/<corpus>-<group>.npz: 25 Hz encoder features, each utterance alone (as at
                   inference), one group per process
-    4 tokenizer   centroids.npy (mini-batch k-means, seeded, one thread, 10 passes over the sample)
+    4 tokenizer   feature_norm.npy (per-dimension mean, std) + centroids.npy (mini-batch k-means on the
+                  standardized sample, seeded, one thread, 10 passes)
     5 vocoder     work/vocoder-ckpt.pt during training (resumable), then vocoder.pt; codec.json last
+work/recipe.json records what decided each step: a rerun with other data settings is refused (use a new
+output_dir); other tokenizer settings redo steps 4-5, other vocoder settings redo step 5.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from models.codec.bundle import CENTROIDS, VOCODER, nearest, write_manifest
+from models.codec.bundle import CENTROIDS, FEATURE_NORM, MANIFEST, VOCODER, nearest, write_manifest
 from training.codec.corpus import belle_wavs, heldout_sentences, load_16k, synthesize_english
 from training.codec.recipe import CodecRecipe, CodecRecipeError
 from training.codec.sentences import distinct_words, frequent_word_sentences, generate, vocabulary_size
@@ -101,15 +104,19 @@ class CodecBuilder:
                                    for c, f in out.items()}
         return out
 
-    def tokenizer(self, feats: dict[str, list[np.ndarray]]) -> np.ndarray:
-        path = self.out / CENTROIDS
+    def tokenizer(self, feats: dict[str, list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray | None]:
+        path, norm_path = self.out / CENTROIDS, self.out / FEATURE_NORM
         if path.is_file():
-            return np.load(path)
+            return np.load(path), (np.load(norm_path) if norm_path.is_file() else None)
         from sklearn.cluster import MiniBatchKMeans
         from threadpoolctl import threadpool_limits
 
         r = self.recipe
         data = np.concatenate([a for f in feats.values() for a in f])
+        norm = None
+        if r.standardize:
+            norm = np.stack([data.mean(axis=0), data.std(axis=0) + 1e-6]).astype(np.float32)
+            data = (data - norm[0]) / norm[1]
         rng = np.random.default_rng(r.seed)
         if len(data) > r.kmeans_vectors:
             data = data[np.sort(rng.choice(len(data), r.kmeans_vectors, replace=False))]
@@ -118,14 +125,15 @@ class CodecBuilder:
         with threadpool_limits(1):
             km = MiniBatchKMeans(n_clusters=r.codes, random_state=r.seed, batch_size=4096, n_init=1, max_iter=10,
                                  max_no_improvement=None, reassignment_ratio=0.01).fit(data)
-        centroids = km.cluster_centers_.astype(np.float32)
-        tmp = path.with_name(f".{path.stem}.tmp.npy")
-        np.save(tmp, centroids)
-        tmp.replace(path)
-        self.report["kmeans"] = {"vectors": int(len(data)), "codes": r.codes, "inertia": float(km.inertia_)}
-        return centroids
+        if norm is not None:
+            _save_npy(norm_path, norm)
+        _save_npy(path, km.cluster_centers_.astype(np.float32))  # last: its presence means the step is done
+        self.report["kmeans"] = {"vectors": int(len(data)), "codes": r.codes, "inertia": float(km.inertia_),
+                                 "standardized": norm is not None}
+        return np.load(path), norm
 
-    def vocoder(self, paths: list[Path], feats: list[np.ndarray], centroids: np.ndarray) -> dict:
+    def vocoder(self, paths: list[Path], feats: list[np.ndarray], centroids: np.ndarray,
+                norm: np.ndarray | None) -> dict:
         from models.codec.mel import Mel
         from models.codec.net import NetConfig
         from training.codec.train_vocoder import train_vocoder
@@ -142,7 +150,7 @@ class CodecBuilder:
         else:
             all_units, all_mels = [], []
             for p, f in zip(tqdm(paths, desc="units + mels", disable=not self.progress), feats):
-                u = nearest(f, centroids)
+                u = nearest(f, centroids, norm)
                 m = mel.log_mel(load_16k(p))
                 want = len(u) * net_config.upsample
                 m = np.concatenate([m, np.repeat(m[-1:], max(0, want - len(m)), axis=0)])[:want]
@@ -163,23 +171,43 @@ class CodecBuilder:
         self.net_config = net_config
         return self.report["vocoder"]
 
-    def _check_same_data(self) -> None:
-        """A resumed build must be the same build: its speech and features were made with work/recipe.json."""
+    def _check_recipe(self) -> None:
+        """A resumed build must be the same build: each step's settings are recorded in work/recipe.json. Other
+        data settings are refused; other tokenizer settings redo the tokenizer and the vocoder; other vocoder
+        settings redo the vocoder."""
         path = self.work / "recipe.json"
-        wanted = self.recipe.data_fields()
-        if path.is_file():
-            had = json.loads(path.read_text())
-            diff = {k: (had.get(k), v) for k, v in wanted.items() if had.get(k) != v}
+        wanted = self.recipe.step_fields()
+        had = json.loads(path.read_text()) if path.is_file() else None
+        if had is not None and "data" not in had:  # recorded before per-step settings: data only
+            had = {"data": had}
+        if had is None and (self.work / "sentences.txt").is_file():
+            raise CodecRecipeError(f"{self.work} holds a build whose recipe was not recorded; choose a new "
+                                   f"output_dir, or delete {self.work} to rebuild from nothing")
+        if had is not None:
+            diff = {k: (had["data"].get(k), v) for k, v in wanted["data"].items() if had["data"].get(k) != v}
             if diff:
                 raise CodecRecipeError(
                     f"{self.out} was built with a different recipe ({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in diff.items())}); "
                     f"choose a new output_dir, or delete {self.work} to rebuild from nothing")
-        elif (self.work / "sentences.txt").is_file():
-            raise CodecRecipeError(f"{self.work} holds a build whose recipe was not recorded; choose a new "
-                                   f"output_dir, or delete {self.work} to rebuild from nothing")
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(wanted, indent=2, sort_keys=True))
+            vocoder_files = [self.work / "vocoder-ckpt.pt", self.out / VOCODER, self.out / MANIFEST]
+            if had.get("tokenizer") != wanted["tokenizer"]:
+                self._forget("tokenizer", [self.out / CENTROIDS, self.out / FEATURE_NORM, self.work / "stream.npz",
+                                           *vocoder_files])
+            elif had.get("vocoder") != wanted["vocoder"]:
+                self._forget("vocoder", vocoder_files)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(wanted, indent=2, sort_keys=True))
+
+    def _forget(self, step: str, files: list[Path]) -> None:
+        gone = [p for p in files if p.is_file()]
+        for p in gone:
+            p.unlink()
+        self.report.pop("vocoder", None)
+        if step == "tokenizer":
+            self.report.pop("kmeans", None)
+        if gone:
+            print(f"build-codec: {step} settings changed since the last run: redoing it "
+                  f"(removed {', '.join(p.name for p in gone)})")
 
     # -- all ----------------------------------------------------------------------------------
     def run(self) -> Path:
@@ -189,16 +217,17 @@ class CodecBuilder:
 
         r = self.recipe
         self.work.mkdir(parents=True, exist_ok=True)
-        self._check_same_data()
+        self._check_recipe()
         sentences = self._timed("sentences", self.sentences)
         corpora = self._timed("speech", lambda: self.speech(sentences))
         feats = self._timed("features", lambda: self.features(corpora))
-        centroids = self._timed("tokenizer", lambda: self.tokenizer(feats))
-        voc = self._timed("vocoder", lambda: self.vocoder(corpora["en"], feats["en"], centroids))
+        centroids, norm = self._timed("tokenizer", lambda: self.tokenizer(feats))
+        voc = self._timed("vocoder", lambda: self.vocoder(corpora["en"], feats["en"], centroids, norm))
         net = NetConfig(codes=r.codes, dim=r.vocoder.dim, dilations=tuple(r.vocoder.dilations))
         write_manifest(self.out, {
             "codes": r.codes, "rate_hz": 25, "sample_rate": 16000,
             "features": WhisperBaseFeatures(threads=1).describe(), "mel": MelConfig().to_dict(),
+            "standardized": norm is not None,
             "net": net.to_dict(), "context_units": net.context_units,
             "units_for_vocoder": "un-merged (one unit = 40 ms; durations kept)",
             "training": {"recipe": r.to_dict(), "english_sentences": len(sentences),
@@ -211,6 +240,12 @@ class CodecBuilder:
         print(json.dumps({"codec": str(self.out), "seconds": self.report.get("seconds"),
                           "vocoder": voc}, indent=2))
         return self.out
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp.npy")
+    np.save(tmp, array)
+    tmp.replace(path)
 
 
 def _encode_group(file: str, paths: list[str]) -> int:

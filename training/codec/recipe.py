@@ -43,6 +43,8 @@ class CodecRecipe:
     belle_skip: int = 50                # its first rows are evaluation data: never used to fit the tokenizer
     belle_count: int = 200              # Chinese clips (after the skipped ones) in the k-means fit; 0: none
     codes: int = 1024                   # k-means codes (unit vocabulary)
+    standardize: bool = True            # k-means on per-dimension standardized features (a few of Whisper's
+                                        # 512 dimensions carry a quarter of the variance and would rule L2)
     kmeans_vectors: int = 60000         # at most this many 25 Hz vectors fit k-means (a seeded sample)
     vocoder: VocoderRecipe = field(default_factory=VocoderRecipe)  # unit -> mel net and its training
 
@@ -67,6 +69,14 @@ class CodecRecipe:
         keys = ("seed", "en_sentences", "en_word_sentences", "word_list_top", "piper_voice", "length_scales",
                 "belle_skip", "belle_count")
         return {k: v for k, v in self.to_dict().items() if k in keys}
+
+    def step_fields(self) -> dict[str, dict[str, Any]]:
+        """Per build step, what decides its output: data (speech, features), tokenizer, vocoder."""
+        voc = {k: v for k, v in self.to_dict()["vocoder"].items() if k not in ("max_minutes", "checkpoint_every")}
+        return {"data": self.data_fields(),
+                "tokenizer": {"codes": self.codes, "kmeans_vectors": self.kmeans_vectors,
+                              "standardize": self.standardize},
+                "vocoder": voc}
 
 
 def _typed(cls, data: dict[str, Any], where: str):

@@ -27,6 +27,17 @@ def test_same_audio_gives_the_same_units_across_instances(codec, speech):
     assert first.min() >= 0 and first.max() < 64
 
 
+def test_units_are_nearest_centroids_of_standardized_features(codec, speech):
+    from models.codec.bundle import CodecTokenizer
+    from models.codec.features import WhisperBaseFeatures
+
+    tok = CodecTokenizer(codec)
+    assert tok.describe()["standardized"] and tok.norm.shape == (2, 512) and (tok.norm[1] > 0).all()
+    x = (WhisperBaseFeatures().features(speech) - tok.norm[0]) / tok.norm[1]
+    by_hand = ((x[:, None, :] - tok.centroids[None]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(tok.tokenize(speech), by_hand)
+
+
 def test_same_units_give_the_same_waveform(codec, speech):
     from models.codec.bundle import CodecTokenizer
     from models.codec.vocoder import CodecVocoder
@@ -99,6 +110,10 @@ def test_a_tampered_codec_fails_fast(codec, tmp_path):
     from models.codec.bundle import CodecTokenizer
 
     with pytest.raises(ModelConfigError, match="centroids.npy does not match"):
+        CodecTokenizer(copy)
+    np.save(copy / "centroids.npy", np.load(codec / "centroids.npy"))
+    np.save(copy / "feature_norm.npy", np.ones((2, 512), np.float32))
+    with pytest.raises(ModelConfigError, match="feature_norm.npy does not match"):
         CodecTokenizer(copy)
     (copy / "vocoder.pt").unlink()
     with pytest.raises(ModelConfigError, match="vocoder.pt is missing"):
