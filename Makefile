@@ -14,7 +14,7 @@ LB_RUN := $(PY) -m harness run --no-progress
 # Speech-quality judges that run offline (MOS predictors whose weights ship in their wheels): columns of the TTS tables.
 LB_QUALITY := --quality-judge dnsmos --quality-judge distillmos
 
-.PHONY: setup demo test test-fast bench clean leaderboard codec
+.PHONY: setup demo test test-fast bench clean leaderboard codec mini-cslm
 setup:
 	bash scripts/setup.sh
 
@@ -49,6 +49,12 @@ codec: setup
 	OMP_NUM_THREADS=1 $(PY) -m harness run --task resynthesis --model codec --model-arg path=$(CODEC_DIR) \
 		--dataset belle-eval-s2s --limit 50 --output-dir $(CODEC_DIR)-eval/resynthesis-zh
 	OMP_NUM_THREADS=1 $(PY) benchmarks/codec_speed.py --codec $(CODEC_DIR)
+
+# The mini-CSLM end to end (world -> stage-0 text model -> merge-vocab -> CPT -> SFT -> ablations -> harness),
+# on the codec above (read-only); rerun to resume: finished steps are skipped. Results: $(MINI_DIR)/results/.
+MINI_DIR ?= runs/mini-cslm
+mini-cslm: setup
+	$(PY) -m training mini-cslm training/recipes/mini_cslm/mini_full.yaml output_dir=$(MINI_DIR) codec=$(CODEC_DIR)
 
 test: setup
 	$(PY) -m pytest -q -m "slow or not slow" --durations=15

@@ -8,6 +8,7 @@
     python -m training train training/recipes/tiny_cpu_cpt.yaml max_steps=20 output_dir=runs/cpt
     python -m training build-codec training/recipes/codec/codec_tiny.yaml output_dir=runs/codec-tiny
     python -m training build-world training/recipes/world/world_tiny.yaml output_dir=runs/world-tiny
+    python -m training mini-cslm training/recipes/mini_cslm/mini_full.yaml output_dir=runs/mini-cslm
 """
 from __future__ import annotations
 
@@ -220,6 +221,15 @@ def cmd_build_world(args) -> int:
     return 0
 
 
+def cmd_mini_cslm(args) -> int:
+    from training.mini_cslm.pipeline import run_pipeline
+    from training.mini_cslm.recipe import load_mini_recipe
+
+    summary = run_pipeline(load_mini_recipe(args.recipe, args.overrides), progress=not args.no_progress)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m training", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -295,6 +305,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. output_dir=DIR seed=1 speech_items=0")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     p.set_defaults(func=cmd_build_world)
+
+    p = sub.add_parser("mini-cslm", help="the whole mini-CSLM pipeline (world -> text model -> CPT -> SFT -> "
+                       "harness), resumable: every step is skipped when its output exists")
+    p.add_argument("recipe", help="recipe YAML (training/recipes/mini_cslm/mini_full.yaml, mini_ci.yaml)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. output_dir=DIR cpt.max_steps=50")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+    p.set_defaults(func=cmd_mini_cslm)
     return ap
 
 

@@ -22,6 +22,9 @@ TRAINING_DIR = Path(__file__).resolve().parent
 RECIPES_DIR = TRAINING_DIR / "recipes"
 
 
+STAGES = ("cpt", "sft", "text")
+
+
 class RecipeError(ValueError):
     """A recipe mistake found before anything loads; the message names the key and what to do."""
 
@@ -34,7 +37,9 @@ class DataSource:
 
 @dataclass(frozen=True)
 class Recipe:
-    stage: str                          # "cpt" or "sft": names the run; both use the same trainer
+    # "cpt" or "sft": names the run; both use the same trainer. "text": stage 0, a text-only model trained
+    # before merge-vocab (the stand-in for Llama-3.1-8B-Instruct); the only stage that allows no unit tokens.
+    stage: str
     model: str                          # starting checkpoint: merged-vocabulary model (merge-vocab) or CSLM-base
     output_dir: str                     # checkpoints, final model, data report
     data: tuple[DataSource, ...]        # training sources and their mixing ratios
@@ -81,8 +86,9 @@ class Recipe:
     harness_eval: HarnessEval | None = None  # harness tasks on each saved checkpoint (training.harness_eval)
 
     def __post_init__(self) -> None:
-        if self.stage not in ("cpt", "sft"):
-            raise RecipeError(f"stage must be 'cpt' or 'sft' (got {self.stage!r})")
+        if self.stage not in STAGES:
+            raise RecipeError(f"stage must be 'cpt' or 'sft' (or 'text': stage 0, a text-only model before "
+                              f"merge-vocab) (got {self.stage!r})")
         if self.precision not in ("auto", "bf16", "fp16", "fp32"):
             raise RecipeError(f"precision must be auto, bf16, fp16 or fp32 (got {self.precision!r})")
         if self.device not in ("auto", "cpu", "cuda"):

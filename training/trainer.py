@@ -147,7 +147,8 @@ def train(recipe: Recipe) -> dict[str, Any]:
         raise FileNotFoundError(f"model {recipe.model} does not exist; point model= at a merged-vocabulary "
                                 f"checkpoint (python -m training merge-vocab) or the previous stage's output_dir")
     tokenizer = AutoTokenizer.from_pretrained(recipe.model)
-    detect_units(tokenizer)  # refuse a text-only model: run `python -m training merge-vocab` first
+    if recipe.stage != "text":  # stage 0 trains the text model itself, before merge-vocab adds the units
+        detect_units(tokenizer)  # refuse a text-only model: run `python -m training merge-vocab` first
     if not tokenizer.chat_template:
         raise ValueError(f"{recipe.model}: the tokenizer has no chat template (records are chat turns)")
     pad_id = pad_token_id(recipe, tokenizer)

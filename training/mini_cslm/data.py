@@ -1,0 +1,188 @@
+"""What the mini-CSLM steps read and write besides checkpoints: the world, the stage-0 tokenizer corpus, the
+training data (through the project's own ``python -m training`` commands) and the held-out harness manifests."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from training.mini_cslm.recipe import MiniRecipe
+
+TRAINING_DIR = Path(__file__).resolve().parents[1]
+PROMPT_FILES = (TRAINING_DIR / "templates.yaml", TRAINING_DIR.parent / "models" / "cslm" / "prompts.yaml")
+LANGS = ("en", "zh")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(path)
+
+
+def run_cli(argv: list[str]) -> None:
+    """One ``python -m training`` command, in process; a non-zero exit stops the pipeline, naming it."""
+    from training.cli import main
+
+    code = main(argv)
+    if code:
+        raise RuntimeError(f"python -m training {' '.join(argv)} exited with {code}")
+
+
+# -- world --------------------------------------------------------------------------------------------
+def build_world(recipe: MiniRecipe, folder: Path, progress: bool) -> None:
+    from training.world.build import build_world_folder
+    from training.world.recipe import load_world_recipe
+
+    overrides = [f"{k}={json.dumps(v)}" for k, v in recipe.world.items()] + [f"output_dir={folder}"]
+    build_world_folder(load_world_recipe(recipe.world_recipe, overrides), progress=progress)
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _strings(v)]
+    return []
+
+
+def text_corpus(world: Path) -> list[str]:
+    """Lines the stage-0 BPE tokenizer learns from: every sentence and QA turn of the world (en + zh) and the
+    prompts the CPT/SFT records and the harness use, so a word or an instruction is a few tokens."""
+    lines = [r["text"] for r in read_jsonl(world / "sentences.jsonl")]
+    lines += [r[k] for r in read_jsonl(world / "qa.jsonl") for k in ("question", "answer", "context") if r.get(k)]
+    for path in PROMPT_FILES:
+        for text in _strings(yaml.safe_load(path.read_text(encoding="utf-8"))):
+            lines.append(re.sub(r"\{[a-z_]+\}|<sosp>|<eosp>", " ", text).strip())
+    return [line for line in lines if line]
+
+
+# -- training data ------------------------------------------------------------------------------------
+def build_text_data(world: Path, data: Path) -> None:
+    """Stage-0 and CPT text data: MT both directions, and the world's QA as instructions (en + zh)."""
+    run_cli(["build-cpt", "mt", "--manifest", str(world / "mt-train.jsonl"), "--out", str(data / "mt.jsonl")])
+    run_cli(["build-cpt", "instruct", "--manifest", str(world / "instruct-train.jsonl"), "--lang", "en",
+             "--out", str(data / "instruct.jsonl")])
+
+
+def build_speech_data(world: Path, data: Path, codec: str, cache: Path) -> None:
+    """CPT speech data: ASR and TTS, English and Chinese, units from the codec."""
+    for kind in ("asr", "tts"):
+        for lang in LANGS:
+            run_cli(["build-cpt", kind, "--manifest", str(world / f"asr-{lang}-train.jsonl"), "--lang", lang,
+                     "--speech-tokenizer", codec, "--units-cache", str(cache), "--out", str(data / f"{kind}-{lang}.jsonl")])
+
+
+def sft_dialogues(world: Path, out: Path, cross_items: int) -> int:
+    """The SFT dialogues: every en->en and zh->zh pair, the first ``cross_items`` zh->en (audio paths made
+    absolute so the copy can live outside the world folder)."""
+    rows, cross = [], 0
+    for row in read_jsonl(world / "dialogues-train.jsonl"):
+        pair = (row["question_lang"], row["answer_lang"])
+        if pair == ("zh", "en"):
+            if 0 <= cross_items <= cross:
+                continue
+            cross += 1
+        elif pair[0] != pair[1]:
+            continue
+        rows.append({**row, "question_audio": str(world / row["question_audio"]),
+                     "answer_audio": str(world / row["answer_audio"])})
+    write_jsonl(out, rows)
+    return len(rows)
+
+
+def word_times(manifest: Path, out: Path) -> dict[str, int]:
+    """``--word-times`` file of build-sft: the Whisper word aligner (training.whisper_aligner, what
+    ``--aligner whisper`` runs) once per distinct answer recording (same bytes, same words: an English answer
+    serves its en->en and zh->en dialogues, and the deterministic TTS speaks a repeated answer identically)
+    instead of once per dialogue and layout. A recording it cannot align is left out
+    (build-sft then refuses those rows and counts them)."""
+    from harness.audio import read_audio
+    from training.aligner import AlignmentError
+    from training.chunking import split_words
+    from training.whisper_aligner import WhisperWordAligner
+
+    aligner, done, rows, failed = WhisperWordAligner(), {}, [], 0
+    for row in read_jsonl(manifest):
+        words = [w for w, _, _ in split_words(row["answer_text"].strip(), row["answer_lang"])]
+        key = (hashlib.sha256(Path(row["answer_audio"]).read_bytes()).hexdigest(), tuple(words))
+        if key not in done:
+            try:
+                done[key] = aligner.align(read_audio(row["answer_audio"], 16000).samples, words)
+            except AlignmentError:
+                done[key] = None
+                failed += 1
+        if done[key] is not None:
+            rows.append({"id": row["id"], "words": [[t.word, t.start, t.end] for t in done[key]]})
+    write_jsonl(out, rows)
+    report = {"aligner": aligner.describe(), "recordings": len(done), "failed": failed, "rows": len(rows)}
+    out.with_name(out.name + ".report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def build_sft_data(recipe: MiniRecipe, world: Path, data: Path, cache: Path) -> None:
+    manifest = data / "dialogues-sft.jsonl"
+    sft_dialogues(world, manifest, recipe.sft_cross_items)
+    word_times(manifest, data / "word-times.jsonl")
+    for layout in ("interleaved", "full"):
+        run_cli(["build-sft", "--manifest", str(manifest), "--word-times", str(data / "word-times.jsonl"),
+                 "--layout", layout,
+                 "--chunk-size", f"en={recipe.chunk_size_en}", "--chunk-size", f"zh={recipe.chunk_size_zh}",
+                 "--speech-tokenizer", recipe.codec, "--units-cache", str(cache),
+                 "--out", str(data / f"sft-{layout}.jsonl")])
+
+
+def sources(data: Path, names: list[str], mix: dict | None = None) -> list[dict]:
+    """Training sources: ratios from ``mix`` (kind -> share, split evenly over the kind's files, a kind being
+    the file name up to its first '-' or '.'), or proportional to the sizes (every record once per epoch)."""
+    kinds = {name: re.split(r"[-.]", name, maxsplit=1)[0] for name in names}
+    out = []
+    for name in names:
+        n = len(read_jsonl(data / name))
+        if n:
+            share = mix[kinds[name]] / sum(k == kinds[name] for k in kinds.values()) if mix else n
+            out.append({"path": str(data / name), "ratio": float(share)})
+    if not out:
+        raise RuntimeError(f"no training records in {', '.join(names)} under {data}")
+    return out
+
+
+# -- held-out harness manifests -----------------------------------------------------------------------
+def eval_manifests(world: Path, out: Path) -> dict[str, int]:
+    """Held-out items in the local loader's format (harness.datasets.local), audio paths absolute:
+    asr-<lang> (held-out spoken sentences and questions), qa-<lang> (same-language spoken QA with the
+    reference answer), cross-zh2en (Chinese question, English reference), tts-<lang> (held-out sentences, then
+    the answers of held-out questions)."""
+    sets: dict[str, list[dict]] = {}
+    for lang in LANGS:
+        for r in read_jsonl(world / f"asr-{lang}-heldout.jsonl"):
+            sets.setdefault(f"asr-{lang}", []).append({"id": r["id"], "text": r["text"], "lang": lang,
+                                                       "audio": str(world / r["audio"])})
+            sets.setdefault(f"tts-{lang}", []).append({"id": r["id"], "text": r["text"], "lang": lang})
+    for r in read_jsonl(world / "dialogues-heldout.jsonl"):
+        q, a = r["question_lang"], r["answer_lang"]
+        item = {"id": r["id"], "text": r["question_text"], "lang": q, "audio": str(world / r["question_audio"]),
+                "reference": r["answer_text"], "kind": r["kind"]}
+        if q == a:
+            sets.setdefault(f"qa-{q}", []).append(item)
+            sets.setdefault(f"asr-{q}", []).append({k: item[k] for k in ("id", "text", "lang", "audio")})
+            sets.setdefault(f"tts-{a}", []).append({"id": r["id"], "text": r["answer_text"], "lang": a})
+        elif (q, a) == ("zh", "en"):
+            sets.setdefault("cross-zh2en", []).append(item)
+    for name, rows in sets.items():
+        write_jsonl(out / f"{name}.jsonl", rows)
+    counts = {name: len(rows) for name, rows in sorted(sets.items())}
+    (out / "sets.json").write_text(json.dumps(counts, indent=2) + "\n", encoding="utf-8")
+    return counts

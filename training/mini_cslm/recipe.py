@@ -1,0 +1,137 @@
+"""Mini-CSLM recipes: YAML -> one frozen MiniRecipe; unknown keys and impossible values fail here, naming the key.
+
+Training blocks (``train`` for every stage, then ``stage0`` / ``cpt`` / ``sft`` per stage) are key: value
+overrides of a training recipe (training.recipe.Recipe); the pipeline itself sets ``stage``, ``model``,
+``output_dir`` and ``data``, so a block naming one of those is refused.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from training.mini_cslm.evals import PLAN
+from training.recipe import RecipeError, build_recipe, parse_overrides
+
+REPO = Path(__file__).resolve().parents[2]
+PIPELINE_KEYS = ("stage", "model", "output_dir", "data")  # set by the pipeline, never by a recipe block
+TRAIN_BLOCKS = ("train", "stage0", "cpt", "sft")
+CPT_KINDS = ("asr", "tts", "mt", "instruct")
+
+
+@dataclass(frozen=True)
+class MiniRecipe:
+    output_dir: str                     # everything: world/, base/, merged/, data/, cpt/, sft-*/, eval/, results/
+    codec: str                          # codec folder (python -m training build-codec), read-only: tokenizer + vocoder
+    world_recipe: str                   # build-world recipe YAML the world starts from
+    world: dict = field(default_factory=dict)   # its overrides (output_dir is <output_dir>/world)
+    base_hidden: int = 64               # stage-0 text model: hidden size
+    base_layers: int = 2                # ... and layers (a random Llama trained from scratch on the world's text)
+    base_vocab_size: int = 2000         # BPE merges trained on the world's en + zh text
+    sft_cross_items: int = 8            # zh->en dialogues added to the SFT data (-1: all); en->en, zh->zh all
+    chunk_size_en: int = 7              # interleaved SFT: words per chunk (en)
+    chunk_size_zh: int = 12             # ... characters per chunk (zh)
+    # CPT mixing ratios per kind (asr, tts, mt, instruct; a kind's share is split evenly over its languages);
+    # empty: each source in proportion to its records (every record once per epoch)
+    cpt_mix: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)   # training-recipe keys common to every stage
+    stage0: dict = field(default_factory=dict)  # stage-0 text model (stage: text)
+    cpt: dict = field(default_factory=dict)     # continued pre-training (with and without MT)
+    sft: dict = field(default_factory=dict)     # SFT (interleaved and full chain-of-modality)
+    eval_limit: int = 8                 # held-out items per harness evaluation
+    eval_max_new_tokens: int = 160      # greedy decoding budget of every evaluated model
+    ablations: bool = True              # also full-CoM SFT and the no-MT CPT + SFT (the paper's ablations)
+    eval_runs: list = field(default_factory=list)  # "checkpoint/run" names of evals.PLAN to run; empty: all
+    seed: int = 0                       # merge-vocab initialisation; training seeds come from the blocks
+    # torch intra-op threads for the whole run (0: torch's default). On 2 cores shared with other work, 1 thread
+    # trained the CI model about 10x faster than 2 (measured: 0.3 vs 3.5 s per step; spinning threads contend).
+    threads: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def codes(self) -> int:
+        """How many unit tokens the codec emits (its codec.json ``codes``): what merge-vocab adds."""
+        return int(json.loads((Path(self.codec) / "codec.json").read_text(encoding="utf-8"))["codes"])
+
+    def training(self, block: str, **pipeline: Any):
+        """The validated training Recipe of one stage: ``train`` + the block's keys + the pipeline's."""
+        raw = {**self.train, **getattr(self, block), **pipeline}
+        return build_recipe(raw)
+
+
+def load_mini_recipe(path: str | Path, overrides: list[str] = ()) -> MiniRecipe:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise RecipeError(f"{path}: cannot read ({exc})") from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe is a mapping of key: value")
+    for key, value in parse_overrides(list(overrides)).items():
+        head, dot, rest = key.partition(".")  # cpt.max_steps=10 sets one key of a block
+        if dot:
+            if not isinstance(data.get(head, {}), dict):
+                raise RecipeError(f"override {key}: {head} is not a block")
+            data[head] = {**(data.get(head) or {}), rest: value}
+        else:
+            data[key] = value
+    known = {f.name: f for f in fields(MiniRecipe)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise RecipeError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    for key in ("output_dir", "codec", "world_recipe"):
+        if not isinstance(data.get(key), str):
+            raise RecipeError(f"{path}: {key} is required (a path)")
+    defaults = MiniRecipe("x", "x", "x")
+    for key, value in data.items():
+        want = dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix") else list if key == "eval_runs" else type(getattr(defaults, key))
+        if value is None and want is dict:
+            data[key] = value = {}
+        if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
+            raise RecipeError(f"{path}: {key} must be {want.__name__}, got {value!r}")
+    world = Path(data["world_recipe"])
+    if not world.is_file() and not world.is_absolute() and (REPO / world).is_file():
+        data["world_recipe"] = str(REPO / world)  # a shipped world recipe, named from the repository root
+    recipe = MiniRecipe(**data)
+    _check(recipe, str(path))
+    return recipe
+
+
+def _check(r: MiniRecipe, where: str) -> None:
+    for block in TRAIN_BLOCKS:
+        taken = sorted(set(getattr(r, block)) & set(PIPELINE_KEYS))
+        if taken:
+            raise RecipeError(f"{where}: {block}.{taken[0]} is set by the pipeline; drop it from the recipe")
+    for block, stage in (("stage0", "text"), ("cpt", "cpt"), ("sft", "sft")):  # typos fail now, not an hour in
+        try:
+            r.training(block, stage=stage, model="model", output_dir="out", data=[{"path": "data.jsonl"}])
+        except RecipeError as exc:
+            raise RecipeError(f"{where}: train + {block}: {exc}") from None
+    if "output_dir" in r.world:
+        raise RecipeError(f"{where}: world.output_dir is set by the pipeline (<output_dir>/world); drop it")
+    if not (Path(r.codec) / "codec.json").is_file():
+        raise RecipeError(f"{where}: codec={r.codec} holds no codec.json; build one with "
+                          f"python -m training build-codec training/recipes/codec/codec_tiny.yaml output_dir=DIR")
+    if not Path(r.world_recipe).is_file():
+        raise RecipeError(f"{where}: world_recipe={r.world_recipe} does not exist")
+    for key in ("base_hidden", "base_layers", "base_vocab_size", "eval_limit", "eval_max_new_tokens",
+                "chunk_size_en", "chunk_size_zh"):
+        if getattr(r, key) < 1:
+            raise RecipeError(f"{where}: {key} must be >= 1")
+    known = [f"{run.checkpoint}/{run.name}" for run in PLAN]
+    for name in r.eval_runs:
+        if name not in known:
+            raise RecipeError(f"{where}: eval_runs: unknown run {name!r}; known: {', '.join(known)}")
+    for kind, ratio in r.cpt_mix.items():
+        if kind not in CPT_KINDS:
+            raise RecipeError(f"{where}: cpt_mix: unknown kind {kind!r}; known: {', '.join(CPT_KINDS)}")
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio <= 0:
+            raise RecipeError(f"{where}: cpt_mix.{kind} must be a number > 0, got {ratio!r}")
+    if r.threads < 0:
+        raise RecipeError(f"{where}: threads must be >= 0 (0: torch's default)")
+    if r.sft_cross_items < -1:
+        raise RecipeError(f"{where}: sft_cross_items must be -1 (all), 0 (none) or a count")
