@@ -49,7 +49,9 @@ def test_rows_provenance_and_links_in_the_rendered_page(page, tmp_path):
                     continue
                 metric = row.cells[col.key].metric
                 assert float(value) == metric.value
-                for field in ("model: ", "judge (", "normalizer: ", "git commit: ", "n: ", "failed: ", "ci95: "):
+                # a MOS predictor's cell names its scorer; an ASR-judged one its judge and normalizer
+                scored_by = ("scorer: ",) if "scorer" in metric.protocol() else ("judge (", "normalizer: ")
+                for field in ("model: ", *scored_by, "git commit: ", "n: ", "failed: ", "ci95: "):
                     assert field in title
                 href = re.search(r'<a href="([^"]+)">samples</a>', body).group(1)
                 assert (index.parent / href).resolve() == metric.run.samples_path.resolve()

@@ -86,7 +86,7 @@ def test_tiny_recipe_builds_a_codec_and_a_rerun_skips_every_step(tmp_path):
                          "vocoder.checkpoint_every=5")
     folder = build_codec(recipe, progress=False)
     manifest = json.loads((folder / "codec.json").read_text())
-    assert manifest["codes"] == 16 and set(manifest["files"]) == {"centroids.npy", "vocoder.pt"}
+    assert manifest["codes"] == 16 and set(manifest["files"]) == {"centroids.npy", "feature_norm.npy", "vocoder.pt"}
     assert manifest["training"]["complete"] and manifest["training"]["english_sentences"] == 12 + 8
     assert manifest["training"]["distinct_words"] > 40
     assert (folder / "work" / "vocoder-ckpt.pt").is_file()
