@@ -19,6 +19,15 @@ def stable_hash(obj: Any) -> str:
                           .encode()).hexdigest()
 
 
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MB blocks (weights, shards, manifests)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class StageCache:
     def __init__(self, root: str | Path, stage: str, depends: dict[str, Any], rank: int = 0):
         self.key = stable_hash({"stage": stage, "depends": depends})

@@ -109,9 +109,7 @@ class CheckpointEvaluator:
         self.metrics_path = self.root / METRICS_FILE
 
     def done(self) -> set[tuple[int, str]]:
-        if not self.metrics_path.is_file():
-            return set()
-        return {(row["step"], row["run"]) for row in map(json.loads, self.metrics_path.read_text().splitlines())}
+        return {(row["step"], row["run"]) for row in self.rows()}
 
     def evaluate(self, model_dir: str | Path, step: int, label: str = "checkpoint") -> list[dict[str, Any]]:
         from harness.options import RunOptions

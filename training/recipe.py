@@ -169,6 +169,18 @@ def _data(value: Any) -> tuple[DataSource, ...]:
     return tuple(out)
 
 
+def read_recipe_yaml(path: str | Path, error: type[ValueError] = RecipeError) -> dict[str, Any]:
+    """A recipe file's mapping (empty file: {}); unreadable YAML or a non-mapping raises ``error`` naming the path."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise error(f"{path}: cannot read ({exc})") from None
+    if not isinstance(data, dict):
+        raise error(f"{path}: a recipe is a mapping of key: value")
+    return data
+
+
 def parse_overrides(items: list[str]) -> dict[str, Any]:
     """``key=value`` strings; values are YAML (``max_steps=10``, ``packing=false``, ``data=[a.jsonl]``)."""
     out: dict[str, Any] = {}
@@ -226,9 +238,7 @@ def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None =
         else:
             raise RecipeError(f"recipe {path} not found; shipped recipes: "
                               f"{', '.join(sorted(p.stem for p in RECIPES_DIR.glob('*.yaml')))}")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(raw, dict):
-        raise RecipeError(f"{path}: a recipe is a YAML mapping")
+    raw = read_recipe_yaml(path)
     extra = parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides or {})
     try:
         return build_recipe(_resolve_deepspeed({**raw, **extra}))

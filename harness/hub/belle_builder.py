@@ -11,13 +11,14 @@ their copy. Audio is never decoded here (no torchcodec): soundfile reads only th
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from harness.cache import sha256_file
 
 SPLIT = "test"
 SAMPLING_RATE = 22050
@@ -190,14 +191,6 @@ def build(source: str | Path, out: str | Path, *, card: str | Path | None = None
     shutil.rmtree(out, ignore_errors=True)
     tmp.replace(out)
     return Build(folder=out, rows=len(rows), shards=names, sha256=sha, dataset=ds)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def folder_files(folder: Path) -> list[str]:

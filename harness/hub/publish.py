@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.cache import sha256_file
 from harness.hub import belle_builder
 from harness.hub.card import card_problems
 
@@ -72,7 +73,7 @@ def publish_folder(folder: Path, repo_id: str, *, token: str, private: bool = Fa
                                                    recursive=True) if isinstance(f, RepoFile)}
     local = belle_builder.folder_files(folder) + [belle_builder.CHECKSUMS]
     changed = [name for name in local if not remote_matches(remote.get(name), folder / name,
-                                                            belle_builder.sha256_file(folder / name))]
+                                                            sha256_file(folder / name))]
     # Only data shards are ours to delete: a README edit on the Hub or .gitattributes stay untouched.
     stale = sorted(p for p in remote if p.startswith("data/") and p not in local)
     if not changed and not stale:

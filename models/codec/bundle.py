@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.cache import sha256_file
 from harness.model import ModelConfigError
 
 FORMAT = "cslm-codec/1"
@@ -26,14 +26,6 @@ MANIFEST = "codec.json"
 CENTROIDS = "centroids.npy"
 FEATURE_NORM = "feature_norm.npy"
 VOCODER = "vocoder.pt"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def codec_dir(spec: str | Path) -> Path:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.cache import sha256_file
 from harness.errors import CodedError
 from harness.model import ModelConfigError
 
@@ -52,12 +53,7 @@ def codec_manifest(path: str | Path) -> Path | None:
 
 def file_sha256(path: str | Path) -> str:
     """sha256 of a file; of a codec folder, the sha256 of its codec.json (which hashes the weights)."""
-    path = codec_manifest(path) or path
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(codec_manifest(path) or path)
 
 
 class SpeechTokenizer:

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from training.recipe import read_recipe_yaml
+
 
 class CodecRecipeError(ValueError):
     """A codec recipe that cannot work; the message names the key."""
@@ -101,10 +103,7 @@ def _typed(cls, data: dict[str, Any], where: str):
 
 def load_codec_recipe(path: str | Path, overrides: list[str] = ()) -> CodecRecipe:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise CodecRecipeError(f"{path}: cannot read ({exc})") from None
+    data = read_recipe_yaml(path, CodecRecipeError)
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:

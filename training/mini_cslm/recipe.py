@@ -11,10 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from training.mini_cslm.evals import PLAN
-from training.recipe import RecipeError, build_recipe, parse_overrides
+from training.recipe import RecipeError, build_recipe, parse_overrides, read_recipe_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE_KEYS = ("stage", "model", "output_dir", "data")  # set by the pipeline, never by a recipe block
@@ -65,12 +63,7 @@ class MiniRecipe:
 
 def load_mini_recipe(path: str | Path, overrides: list[str] = ()) -> MiniRecipe:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise RecipeError(f"{path}: cannot read ({exc})") from None
-    if not isinstance(data, dict):
-        raise RecipeError(f"{path}: a recipe is a mapping of key: value")
+    data = read_recipe_yaml(path, RecipeError)
     for key, value in parse_overrides(list(overrides)).items():
         head, dot, rest = key.partition(".")  # cpt.max_steps=10 sets one key of a block
         if dot:

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from training.recipe import read_recipe_yaml
 from training.world.lexicon import NAMES
 
 
@@ -43,12 +44,7 @@ class WorldRecipe:
 
 def load_world_recipe(path: str | Path, overrides: list[str] = ()) -> WorldRecipe:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise WorldRecipeError(f"{path}: cannot read ({exc})") from None
-    if not isinstance(data, dict):
-        raise WorldRecipeError(f"{path}: a recipe is a mapping of key: value")
+    data = read_recipe_yaml(path, WorldRecipeError)
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:
