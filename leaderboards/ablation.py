@@ -42,12 +42,14 @@ def parse_side(spec: str) -> tuple[str, str, str]:
     return name, value, path
 
 
-def load_side(label: str, path: str | Path) -> Side:
-    found = collect([path])
+def load_side(label: str, path: str | Path | list) -> Side:
+    """One side: a results.json, a folder searched recursively, or a list of those."""
+    paths = list(path) if isinstance(path, (list, tuple)) else [path]
+    found = collect(paths)
     if found.skipped:
         raise ValueError("; ".join(reason for _, reason in found.skipped))
     if not found.runs:
-        raise ValueError(f"{path}: no results.json found")
+        raise ValueError(f"{', '.join(map(str, paths))}: no results.json found")
     return Side(label, found.runs)
 
 

@@ -27,6 +27,13 @@ def _ablations(out: Path) -> list[tuple[str, str]]:
     return [(md.parent.name, relpath(md, out)) for md in sorted(out.glob("ablations/*/ablation.md"))]
 
 
+def _boards(out: Path) -> list[tuple[str, str]]:
+    """Leaderboards built into sub-folders of out/ (e.g. leaderboards/mini-cslm/): linked, never merged, since
+    their systems are measured on other data."""
+    return [(csv.parent.name, relpath(csv.parent / "README.md", out)) for csv in sorted(out.glob("*/leaderboard.csv"))
+            if (csv.parent / "README.md").is_file()]
+
+
 def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = False, title: str = "Leaderboard",
           command: str = "", note: str = "", with_plots: bool = True) -> Built:
     out = Path(out_dir)
@@ -70,13 +77,16 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
     ablations = _ablations(out)
     if ablations:
         md += ["", "## Ablations", ""] + [f"- [{name}]({href})" for name, href in ablations]
+    boards = _boards(out)
+    if boards:
+        md += ["", "## Other boards", ""] + [f"- [{name}]({href})" for name, href in boards]
     if collection.skipped:
         md += ["", "## Skipped results files", ""] + [f"- {reason}" for _, reason in collection.skipped]
     files = {"markdown": out / "README.md", "csv": out / "leaderboard.csv", "html": out / "index.html"}
     files["markdown"].write_text("\n".join(md).rstrip() + "\n", encoding="utf-8")
     files["csv"].write_text(to_csv(collection, link), encoding="utf-8")
     files["html"].write_text(html.render(collection, tables, link, pngs, title=title, intro=intro,
-                                              ablations=ablations),
+                                              ablations=ablations, boards=boards),
                              encoding="utf-8")
     built.files.update(files)
     return built

@@ -1,7 +1,7 @@
 """``python -m harness leaderboard build|ablation`` (dispatched from harness/cli.py).
 
     build RUNS... --out DIR [--copy-runs]          tables (Markdown, CSV, HTML) and plots
-    ablation --factor NAME --a RUN --b RUN --out DIR
+    ablation --factor NAME --a RUN [RUN...] --b RUN [RUN...] --out DIR
     ablation --factor NAME=VALUE:RUN --factor NAME=VALUE:RUN --out DIR
 """
 from __future__ import annotations
@@ -91,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ablation", help="paired comparison of two runs (or folders) differing in one factor")
     p.add_argument("--factor", action="append", required=True, metavar="NAME | NAME=VALUE:RUN")
-    p.add_argument("--a", help="run (results.json or folder) of the baseline side")
-    p.add_argument("--b", help="run of the other side")
+    p.add_argument("--a", nargs="+", help="run(s) (results.json or folders) of the baseline side: one per "
+                   "(task, dataset), e.g. a QA run and a latency run")
+    p.add_argument("--b", nargs="+", help="run(s) of the other side")
     p.add_argument("--a-label", help="the factor's value on side A (default: read from the differing option)")
     p.add_argument("--b-label", help="the factor's value on side B")
     p.add_argument("--out", required=True)

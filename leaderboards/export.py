@@ -44,8 +44,14 @@ def export_runs(runs: list[Run], dest: Path, root: Path | None = None) -> list[P
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
     out, used = [], set()
+    # runs laid out as <group>/<run> (the mini-CSLM's results/<checkpoint>/<task>) share run names: those are
+    # named <group>--<run>, so a copy says which checkpoint it belongs to
+    counts: dict[str, int] = {}
     for run in runs:
-        name = safe_name(run.dir.name)
+        counts[run.dir.name] = counts.get(run.dir.name, 0) + 1
+    for run in runs:
+        shared = counts[run.dir.name] > 1 and run.dir.parent.name
+        name = safe_name(f"{run.dir.parent.name}--{run.dir.name}" if shared else run.dir.name)
         base, k = name, 2
         while name in used:
             name, k = f"{base}-{k}", k + 1

@@ -134,7 +134,8 @@ def _inline_code(text: str) -> str:
 
 
 def render(collection: Collection, tables: list[Table], link: Link, plots: dict[str, str],
-           title: str = "Leaderboard", intro: str = "", ablations: list[tuple[str, str]] = ()) -> str:
+           title: str = "Leaderboard", intro: str = "", ablations: list[tuple[str, str]] = (),
+           boards: list[tuple[str, str]] = ()) -> str:
     """``plots`` maps a table's task (or "latency-distributions") to a PNG path relative to the page."""
     nav = " ".join(f'<a href="#{_attr(t.task)}">{escape(t.title)}</a>' for t in tables)
     sections = []
@@ -154,6 +155,9 @@ def render(collection: Collection, tables: list[Table], link: Link, plots: dict[
     if ablations:
         items = "".join(f'<li><a href="{_attr(href)}">{escape(name)}</a></li>' for name, href in ablations)
         sections.append(f'<section id="ablations"><h2>Ablations</h2><ul>{items}</ul></section>')
+    if boards:
+        items = "".join(f'<li><a href="{_attr(href)}">{escape(name)}</a></li>' for name, href in boards)
+        sections.append(f'<section id="boards"><h2>Other boards</h2><ul>{items}</ul></section>')
     if collection.skipped:
         items = "".join(f"<li>{escape(reason)}</li>" for _, reason in collection.skipped)
         sections.append(f'<section id="skipped"><h2>Skipped results files</h2><ul class="skipped">{items}</ul>'

@@ -7,7 +7,7 @@ DATASETS.add_lazy("belle-eval-s2s", "harness.datasets.builtin:BelleEvalS2S",
 DATASETS.add_lazy("tts-en-sentences", "harness.datasets.builtin:EnglishTextSet",
                   "24 English sentences written for this project; offline TTS input (en)")
 DATASETS.add_lazy("local", "harness.datasets.local:LocalManifest",
-                  "any local TSV/JSONL manifest: path=FILE lang=xx [audio_dir=DIR]")
+                  "any local TSV/JSONL manifest: path=FILE lang=xx [audio_dir=DIR name=SET]")
 DATASETS.add_lazy("librispeech-test-clean", "harness.datasets.public:librispeech_test_clean",
                   "LibriSpeech test-clean (en, 2620 utts) from the Hub: openslr/librispeech_asr")
 DATASETS.add_lazy("aishell-1-test", "harness.datasets.public:aishell1_test",

@@ -143,10 +143,12 @@ def _jsonl_rows(path: Path, raw_lines: list[bytes]) -> list[tuple[int, dict[str,
 class LocalManifest:
     """A local manifest (TSV or JSONL) with an audio folder; ``path`` is the manifest file."""
 
-    def __init__(self, path: str, lang: str = "en", audio_dir: str | None = None, audio_ext: str = ".wav"):
+    def __init__(self, path: str, lang: str = "en", audio_dir: str | None = None, audio_ext: str = ".wav",
+                 name: str = "local"):
         self.path, self.lang, self.audio_dir, self.audio_ext = path, lang, audio_dir, audio_ext
+        self.name = name  # what results and leaderboard columns call the set (default: "local")
 
     def load(self) -> DatasetLoad:
         load = read_manifest(self.path, lang=self.lang, audio_dir=self.audio_dir, audio_ext=self.audio_ext)
-        load.info["name"] = "local"
+        load.info["name"] = self.name
         return load

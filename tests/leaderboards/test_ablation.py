@@ -75,3 +75,17 @@ def test_paired_bootstrap_on_identical_arrays_is_exactly_zero():
     x = np.random.default_rng(1).random((50, 2)) + 0.1
     res = paired_bootstrap(x, x.copy(), resamples=300)
     assert res["delta"] == 0.0 and res["ci95"] == [0.0, 0.0] and res["p_value"] == 1.0
+
+
+def test_a_side_may_hold_several_runs_one_per_task(tts_runs, asr_runs, tmp_path):
+    """A quality run and another task's run side by side in one report (the mini-CSLM's interleaved vs full:
+    QA and latency), each paired with the other side's run of the same task and dataset."""
+    out = tmp_path / "two"
+    rc = harness_main(["leaderboard", "ablation", "--factor", "variant", "--a", str(tts_runs["ls10"]),
+                       str(asr_runs["hello"]), "--b", str(tts_runs["ls13"]), str(asr_runs["province"]),
+                       "--a-label", "x", "--b-label", "y", "--out", str(out), "--copy-runs", "--resamples", "200"])
+    assert rc == 0
+    report = json.loads((out / "ablation.json").read_text(encoding="utf-8"))
+    assert sorted(p["task"] for p in report["pairs"]) == ["asr_wer", "tts_wer"]
+    assert (report["a"], report["b"]) == ("x", "y")
+    assert sorted(p.name for p in (out / "results" / "a").iterdir()) == ["dummy-nihao", "piper-ls1.0"]

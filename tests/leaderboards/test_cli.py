@@ -53,3 +53,33 @@ def test_the_committed_leaderboard_matches_its_runs():
     for path in [COMMITTED / "README.md", COMMITTED / "index.html", csv_path, *COMMITTED.glob("results/**/*.json*"),
                  *COMMITTED.glob("ablations/**/*.md")]:
         assert root not in path.read_text(encoding="utf-8"), path
+
+
+def test_runs_sharing_a_folder_name_are_copied_under_their_group_and_sub_boards_are_linked(asr_runs, tts_runs,
+                                                                                           tmp_path):
+    """results/<checkpoint>/<run> layouts (the mini-CSLM's) repeat run names: copies are named <group>--<run>;
+    a board built into a sub-folder is linked from the page above it, never merged into its tables."""
+    from tests.leaderboards.helpers import copy_run
+
+    runs = tmp_path / "runs"
+    copy_run(asr_runs["hello"], runs / "cpt" / "asr")
+    copy_run(asr_runs["province"], runs / "sft" / "asr")
+    copy_run(tts_runs["ls10"], runs / "sft" / "tts")
+    main = tmp_path / "lb"
+    assert harness_main(["leaderboard", "build", str(runs), "--out", str(main / "mini"), "--copy-runs"]) == 0
+    assert sorted(p.name for p in (main / "mini" / "results").iterdir()) == ["cpt--asr", "sft--asr", "tts"]
+    assert harness_main(["leaderboard", "build", str(tts_runs["ls13"]), "--out", str(main), "--copy-runs"]) == 0
+    md = (main / "README.md").read_text(encoding="utf-8")
+    assert "## Other boards" in md and "- [mini](mini/README.md)" in md
+    assert 'href="mini/README.md"' in (main / "index.html").read_text(encoding="utf-8")
+    assert len(collect([main / "results"]).runs) == 1  # the sub-board's runs stay out of the main tables
+
+
+def test_a_local_checkpoint_is_named_by_its_last_two_folders():
+    from leaderboards.collect import describe_model
+
+    assert describe_model({"id": "cslm", "checkpoint": "/x/runs/mini-cslm/sft-full", "hub_id": None,
+                           "revision": "sha256:" + "ab" * 20}) == "cslm[mini-cslm/sft-full]@sha256:abababababab"
+    assert describe_model({"id": "cslm-sft", "checkpoint": "ICTNLP/CSLM-SFT", "hub_id": "ICTNLP/CSLM-SFT"},
+                          revision=False) == "cslm-sft"
+    assert describe_model({"id": "piper", "options": {"length_scale": 1.3}}) == "piper (length_scale=1.3)"
