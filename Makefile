@@ -13,6 +13,8 @@ LB_PIPER := --model piper-en_US-joe-medium
 LB_RUN := $(PY) -m harness run --no-progress
 # Speech-quality judges that run offline (MOS predictors whose weights ship in their wheels): columns of the TTS tables.
 LB_QUALITY := --quality-judge dnsmos --quality-judge distillmos
+LB_PAGE := --title "cslm-harness leaderboard" \
+	--note "What this project measured on real models that run offline on CPU; regenerate with \`make leaderboard\`."
 
 .PHONY: setup demo test test-fast bench clean leaderboard codec mini-cslm
 setup:
@@ -36,8 +38,7 @@ leaderboard: setup
 		--offline-judges --output-dir $(LB_RUNS)/ablation-length_scale/1.3
 	$(PY) -m harness leaderboard ablation --factor length_scale --a $(LB_RUNS)/ablation-length_scale/1.0 \
 		--b $(LB_RUNS)/ablation-length_scale/1.3 --out leaderboards/ablations/length_scale --copy-runs
-	$(PY) -m harness leaderboard build $(LB_RUNS)/tables --out leaderboards --copy-runs --title "cslm-harness leaderboard" \
-		--note "What this project measured on real models that run offline on CPU; regenerate with \`make leaderboard\`."
+	$(PY) -m harness leaderboard build $(LB_RUNS)/tables --out leaderboards --copy-runs $(LB_PAGE)
 
 # The offline speech codec (Whisper-base k-means tokenizer + streaming unit vocoder), then its resynthesis
 # WER on the 24 held-out Piper sentences (tiny.en) and CER on BELLE-eval-S2S rows 0..49 (base); rerun to resume.
@@ -51,10 +52,13 @@ codec: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/codec_speed.py --codec $(CODEC_DIR)
 
 # The mini-CSLM end to end (world -> stage-0 text model -> merge-vocab -> CPT -> SFT -> ablations -> harness),
-# on the codec above (read-only); rerun to resume: finished steps are skipped. Results: $(MINI_DIR)/results/.
+# on the codec above (read-only); rerun to resume: finished steps are skipped. Results: $(MINI_DIR)/results/;
+# the board (one row per checkpoint, the MT and interleaved-vs-full ablations, training curves): leaderboards/mini-cslm/.
 MINI_DIR ?= runs/mini-cslm
 mini-cslm: setup
 	$(PY) -m training mini-cslm training/recipes/mini_cslm/mini_full.yaml output_dir=$(MINI_DIR) codec=$(CODEC_DIR)
+	# the main page again, from its committed copies, so that it links the mini-CSLM board
+	$(PY) -m harness leaderboard build leaderboards/results --out leaderboards --copy-runs $(LB_PAGE)
 
 test: setup
 	$(PY) -m pytest -q -m "slow or not slow" --durations=15

@@ -32,10 +32,13 @@ def sanitize(text: str, root: Path) -> str:
 def export_runs(runs: list[Run], dest: Path, root: Path | None = None) -> list[Path]:
     """Copy each run into dest/<run folder name>/ (sanitized); returns the new results.json paths.
 
-    dest is emptied first so that a rebuild never leaves stale runs behind.
+    dest is emptied first so that a rebuild never leaves stale runs behind; the runs may be dest's own copies.
     """
     root = root or repo_root()
     dest = Path(dest)
+    # read every sample file before dest is emptied: the runs may be dest's own copies (a page rebuilt in place)
+    samples = {id(run): run.samples_path.read_text(encoding="utf-8") if run.samples_path.is_file() else None
+               for run in runs}
     if dest.exists():
         for old in sorted(dest.glob("*/*"), reverse=True):
             if old.name in ("results.json", "samples.jsonl"):
@@ -60,8 +63,7 @@ def export_runs(runs: list[Run], dest: Path, root: Path | None = None) -> list[P
         folder.mkdir(parents=True, exist_ok=True)
         text = json.dumps(run.results, indent=2, ensure_ascii=False) + "\n"
         (folder / "results.json").write_text(sanitize(text, root), encoding="utf-8")
-        if run.samples_path.is_file():
-            samples = run.samples_path.read_text(encoding="utf-8")
-            (folder / "samples.jsonl").write_text(sanitize(samples, root), encoding="utf-8")
+        if samples[id(run)] is not None:
+            (folder / "samples.jsonl").write_text(sanitize(samples[id(run)], root), encoding="utf-8")
         out.append(folder / "results.json")
     return out

@@ -177,13 +177,15 @@ class FasterWhisper(Model):
             texts.append("".join(seg.text for seg in segments).strip())
         return texts
 
-    def transcribe_words(self, audio: np.ndarray, lang: str) -> list[tuple[str, float, float]]:
+    def transcribe_words(self, audio: np.ndarray, lang: str,
+                         max_new_tokens: int | None = None) -> list[tuple[str, float, float]]:
         """Recognised words with their times in seconds, ``(word, start, end)`` (faster-whisper
         ``word_timestamps=True``: cross-attention + DTW), decoded like ``transcribe``. Words keep Whisper's
         spelling and punctuation; Chinese "words" are Whisper's tokens (one or more characters)."""
         if self.english_only and lang != "en":
             raise ModelConfigError(f"model {self.name} is English-only and cannot transcribe {lang!r}")
         self.ensure_loaded()
+        bound = {"max_new_tokens": max_new_tokens} if max_new_tokens else {}  # stops a decoder caught in a loop
         segments, _ = self._model.transcribe(np.asarray(audio, dtype=np.float32), language=lang,
-                                             beam_size=self.beam_size, word_timestamps=True, **self.DECODING)
+                                             beam_size=self.beam_size, word_timestamps=True, **self.DECODING, **bound)
         return [(w.word, float(w.start), float(w.end)) for seg in segments for w in (seg.words or [])]

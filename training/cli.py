@@ -227,6 +227,10 @@ def cmd_mini_cslm(args) -> int:
 
     summary = run_pipeline(load_mini_recipe(args.recipe, args.overrides), progress=not args.no_progress)
     print(json.dumps(summary, indent=2))
+    if summary["failed"]:  # recorded in steps.json with their reasons; a rerun retries only those
+        print(f"error: {len(summary['failed'])} step(s) failed: {', '.join(summary['failed'])} "
+              f"(reasons in {summary['output_dir']}/steps.json; rerun the same command to retry them)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -111,6 +111,10 @@ def map_words(words: Sequence[str], recognised: Sequence[tuple[str, float, float
     return out
 
 
+TOKENS_PER_WORD, TOKENS_SLACK = 4, 8  # decoding budget per alignment: a word or Chinese character is 1-3 tokens
+WINDOW_S, GAP_S = 24.0, 0.6           # align_many: recordings per Whisper window (< its 30 s) and the pause between
+
+
 class WhisperWordAligner:
     """``align(samples, words)`` like ``CTCEmissionModel``; the language is Chinese when a word has a CJK
     character, else English. ``models`` maps language -> registered Whisper model (faster-whisper backend)."""
@@ -121,6 +125,7 @@ class WhisperWordAligner:
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "whisper-word-timestamps", "models": dict(self.models),
+                "decoding": f"greedy, at most {TOKENS_PER_WORD} tokens per expected word + {TOKENS_SLACK}",
                 "rule": "levenshtein map of normalized words; unmatched words interpolated (training/whisper_aligner.py)"}
 
     def _model(self, lang: str):
@@ -131,19 +136,68 @@ class WhisperWordAligner:
             from harness.registry import MODELS
 
             name = self.models[lang]
-            model = MODELS.get(name)(name)
+            # greedy and one thread: the words are known, only their times are wanted (beam 5 and a decoder
+            # looping on espeak-ng Mandarin took ~9 s per answer beside a training run)
+            model = MODELS.get(name)(name, beam_size=1, cpu_threads=1)
             if not hasattr(model, "transcribe_words"):
                 raise ValueError(f"aligner model {name} has no word timestamps (use a faster-whisper model)")
             self._loaded[lang] = model
         return self._loaded[lang]
 
-    def recognise(self, samples: np.ndarray, lang: str) -> list[tuple[str, float, float]]:
-        return self._model(lang).transcribe_words(np.asarray(samples, dtype=np.float32), lang)
+    def recognise(self, samples: np.ndarray, lang: str, expected_words: int | None = None) -> list[tuple[str, float, float]]:
+        bound = TOKENS_PER_WORD * expected_words + TOKENS_SLACK if expected_words else None
+        return self._model(lang).transcribe_words(np.asarray(samples, dtype=np.float32), lang, max_new_tokens=bound)
 
     def align(self, samples: np.ndarray, words: Sequence[str]) -> list[WordTime]:
         """Word times for ``words`` spoken in ``samples`` (float32 mono, 16 kHz)."""
-        lang = "zh" if any(is_cjk(c) for w in words for c in w) else "en"
-        return map_words(words, self.recognise(samples, lang), len(samples) / SAMPLE_RATE, lang)
+        lang = _lang(words)
+        return map_words(words, self.recognise(samples, lang, len(words)), len(samples) / SAMPLE_RATE, lang)
+
+    def align_many(self, items: Sequence[tuple[np.ndarray, Sequence[str]]],
+                   window_s: float = WINDOW_S) -> list[list[WordTime] | AlignmentError]:
+        """``align`` for many short recordings: consecutive recordings of one language share one Whisper window
+        (joined with GAP_S of silence, up to ``window_s`` seconds), since Whisper encodes 30 s whatever the
+        audio's length; each recording takes the recognised words whose middle falls inside it (times made
+        relative to it), then the mapping rule. Results in input order; a recording that cannot be aligned
+        gets its AlignmentError instead of stopping the others."""
+        out: list[list[WordTime] | AlignmentError] = [AlignmentError("not aligned")] * len(items)
+        gap = np.zeros(int(GAP_S * SAMPLE_RATE), dtype=np.float32)
+        batch: list[int] = []
+
+        def flush() -> None:
+            if not batch:
+                return
+            lang = _lang(items[batch[0]][1])
+            pieces, spans, t = [], [], 0.0
+            for i in batch:
+                audio = np.asarray(items[i][0], dtype=np.float32)
+                spans.append((t, t + len(audio) / SAMPLE_RATE))
+                pieces += [audio, gap]
+                t += (len(audio) + len(gap)) / SAMPLE_RATE
+            recognised = self.recognise(np.concatenate(pieces), lang, sum(len(items[i][1]) for i in batch))
+            for i, (start, end) in zip(batch, spans):
+                mine = [(w, max(0.0, s - start), min(end, e) - start) for w, s, e in recognised
+                        if start <= (s + e) / 2 < end]
+                try:
+                    out[i] = map_words(items[i][1], mine, end - start, lang)
+                except AlignmentError as exc:
+                    out[i] = exc
+            batch.clear()
+
+        length = 0.0
+        for i, (audio, words) in enumerate(items):
+            seconds = len(audio) / SAMPLE_RATE + GAP_S
+            if batch and (_lang(words) != _lang(items[batch[0]][1]) or length + seconds > window_s):
+                flush()
+                length = 0.0
+            batch.append(i)
+            length += seconds
+        flush()
+        return out
+
+
+def _lang(words: Sequence[str]) -> str:
+    return "zh" if any(is_cjk(c) for w in words for c in w) else "en"
 
 
 def parse_models(spec: str) -> dict[str, str] | None:

@@ -73,6 +73,11 @@ def test_runs_sharing_a_folder_name_are_copied_under_their_group_and_sub_boards_
     assert "## Other boards" in md and "- [mini](mini/README.md)" in md
     assert 'href="mini/README.md"' in (main / "index.html").read_text(encoding="utf-8")
     assert len(collect([main / "results"]).runs) == 1  # the sub-board's runs stay out of the main tables
+    before = {p.relative_to(main): p.read_bytes() for p in (main / "mini" / "results").rglob("*.json*")}
+    # rebuilt in place from its own copies (what `make mini-cslm` does to the main page): nothing is lost
+    assert harness_main(["leaderboard", "build", str(main / "mini" / "results"), "--out", str(main / "mini"),
+                         "--copy-runs"]) == 0
+    assert {p.relative_to(main): p.read_bytes() for p in (main / "mini" / "results").rglob("*.json*")} == before
 
 
 def test_a_local_checkpoint_is_named_by_its_last_two_folders():

@@ -77,11 +77,34 @@ def build_text_data(world: Path, data: Path) -> None:
              "--out", str(data / "instruct.jsonl")])
 
 
+def speech_manifest(world: Path, lang: str, out: Path) -> int:
+    """Every training recording of one language: the spoken sentences, and the questions and answers of the
+    same-language training dialogues (each recording once). Without the questions, a model that learnt ASR
+    from statements alone turned held-out questions into statements (measured: held-out sentences transcribed
+    exactly, questions not)."""
+    rows, seen = [], set()
+    for r in read_jsonl(world / f"asr-{lang}-train.jsonl"):
+        rows.append({**r, "audio": str(world / r["audio"])})
+        seen.add(rows[-1]["audio"])
+    for r in read_jsonl(world / "dialogues-train.jsonl"):
+        if r["question_lang"] != lang or r["answer_lang"] != lang:
+            continue
+        for side in ("question", "answer"):
+            audio = str(world / r[f"{side}_audio"])
+            if audio not in seen:
+                seen.add(audio)
+                rows.append({"id": f"{r['id']}-{side[0]}", "text": r[f"{side}_text"], "audio": audio, "lang": lang})
+    write_jsonl(out, rows)
+    return len(rows)
+
+
 def build_speech_data(world: Path, data: Path, codec: str, cache: Path) -> None:
     """CPT speech data: ASR and TTS, English and Chinese, units from the codec."""
+    for lang in LANGS:
+        speech_manifest(world, lang, data / f"speech-{lang}-train.jsonl")
     for kind in ("asr", "tts"):
         for lang in LANGS:
-            run_cli(["build-cpt", kind, "--manifest", str(world / f"asr-{lang}-train.jsonl"), "--lang", lang,
+            run_cli(["build-cpt", kind, "--manifest", str(data / f"speech-{lang}-train.jsonl"), "--lang", lang,
                      "--speech-tokenizer", codec, "--units-cache", str(cache), "--out", str(data / f"{kind}-{lang}.jsonl")])
 
 
@@ -105,27 +128,29 @@ def sft_dialogues(world: Path, out: Path, cross_items: int) -> int:
 
 def word_times(manifest: Path, out: Path) -> dict[str, int]:
     """``--word-times`` file of build-sft: the Whisper word aligner (training.whisper_aligner, what
-    ``--aligner whisper`` runs) once per distinct answer recording (same bytes, same words: an English answer
+    ``--aligner whisper`` runs, several recordings per Whisper window) once per distinct answer recording (same bytes, same words: an English answer
     serves its en->en and zh->en dialogues, and the deterministic TTS speaks a repeated answer identically)
     instead of once per dialogue and layout. A recording it cannot align is left out
     (build-sft then refuses those rows and counts them)."""
     from harness.audio import read_audio
     from training.aligner import AlignmentError
-    from training.chunking import split_words
+    from training.chunking import is_cjk, split_words
     from training.whisper_aligner import WhisperWordAligner
 
-    aligner, done, rows, failed = WhisperWordAligner(), {}, [], 0
-    for row in read_jsonl(manifest):
+    aligner, keys, todo = WhisperWordAligner(), [], {}
+    dialogues = read_jsonl(manifest)
+    for row in dialogues:
         words = [w for w, _, _ in split_words(row["answer_text"].strip(), row["answer_lang"])]
         key = (hashlib.sha256(Path(row["answer_audio"]).read_bytes()).hexdigest(), tuple(words))
-        if key not in done:
-            try:
-                done[key] = aligner.align(read_audio(row["answer_audio"], 16000).samples, words)
-            except AlignmentError:
-                done[key] = None
-                failed += 1
-        if done[key] is not None:
-            rows.append({"id": row["id"], "words": [[t.word, t.start, t.end] for t in done[key]]})
+        keys.append(key)
+        todo.setdefault(key, row["answer_audio"])
+    # several answers per Whisper window (align_many), English and Chinese apart
+    order = sorted(todo, key=lambda k: any(is_cjk(c) for w in k[1] for c in w))
+    times = aligner.align_many([(read_audio(todo[k], 16000).samples, list(k[1])) for k in order])
+    done = {k: None if isinstance(t, AlignmentError) else t for k, t in zip(order, times)}
+    failed = sum(t is None for t in done.values())
+    rows = [{"id": row["id"], "words": [[t.word, t.start, t.end] for t in done[key]]}
+            for row, key in zip(dialogues, keys) if done[key] is not None]
     write_jsonl(out, rows)
     report = {"aligner": aligner.describe(), "recordings": len(done), "failed": failed, "rows": len(rows)}
     out.with_name(out.name + ".report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -161,11 +186,14 @@ def sources(data: Path, names: list[str], mix: dict | None = None) -> list[dict]
 
 # -- held-out harness manifests -----------------------------------------------------------------------
 def eval_manifests(world: Path, out: Path) -> dict[str, int]:
-    """Held-out items in the local loader's format (harness.datasets.local), audio paths absolute:
+    """Held-out items in the local loader's format (harness.datasets.local), audio paths absolute, in a fixed
+    order (by a hash of the id) so that the first N items are a mix of the set's kinds:
     asr-<lang> (held-out spoken sentences and questions), qa-<lang> (same-language spoken QA with the
-    reference answer), cross-zh2en (Chinese question, English reference), tts-<lang> (held-out sentences, then
-    the answers of held-out questions)."""
+    reference answer), cross-zh2en (Chinese question, English reference), tts-<lang> (held-out sentences, and
+    the answers of held-out questions never spoken in training)."""
     sets: dict[str, list[dict]] = {}
+    # an answer spoken in training (a held-out phrasing of a trained fact has the trained answer) is no TTS test
+    trained = {r["answer_text"] for r in read_jsonl(world / "dialogues-train.jsonl")}
     for lang in LANGS:
         for r in read_jsonl(world / f"asr-{lang}-heldout.jsonl"):
             sets.setdefault(f"asr-{lang}", []).append({"id": r["id"], "text": r["text"], "lang": lang,
@@ -178,10 +206,12 @@ def eval_manifests(world: Path, out: Path) -> dict[str, int]:
         if q == a:
             sets.setdefault(f"qa-{q}", []).append(item)
             sets.setdefault(f"asr-{q}", []).append({k: item[k] for k in ("id", "text", "lang", "audio")})
-            sets.setdefault(f"tts-{a}", []).append({"id": r["id"], "text": r["answer_text"], "lang": a})
+            if r["answer_text"] not in trained:
+                sets.setdefault(f"tts-{a}", []).append({"id": r["id"], "text": r["answer_text"], "lang": a})
         elif (q, a) == ("zh", "en"):
             sets.setdefault("cross-zh2en", []).append(item)
-    for name, rows in sets.items():
+    for name, rows in sets.items():  # a fixed shuffle: the first N (eval_limit) mix sentences/questions, kinds
+        rows.sort(key=lambda row: hashlib.sha256(row["id"].encode()).hexdigest())
         write_jsonl(out / f"{name}.jsonl", rows)
     counts = {name: len(rows) for name, rows in sorted(sets.items())}
     (out / "sets.json").write_text(json.dumps(counts, indent=2) + "\n", encoding="utf-8")

@@ -20,9 +20,10 @@ class EvalRun:
     checkpoint: str                 # key of CHECKPOINTS
     name: str                       # results/<checkpoint>/<name>/
     task: str                       # harness task
-    data: str                       # held-out set: eval/<data>.jsonl
+    data: str                       # held-out set: eval/<data>.jsonl (or the registry dataset's name)
     lang: str                       # the set's language (the loader's default)
     args: tuple[tuple[str, str], ...] = ()  # extra model args (decoding=cross, chain=full)
+    dataset: str = "local"          # a registered dataset instead of the world's held-out set (out of domain)
 
 
 CROSS = (("decoding", "cross"),)
@@ -37,6 +38,9 @@ PLAN = (
     EvalRun("cpt", "asr-en", "asr_wer", "asr-en", "en"),
     EvalRun("cpt", "asr-zh", "asr_wer", "asr-zh", "zh"),
     EvalRun("cpt", "tts-en", "tts_wer", "tts-en", "en"),
+    EvalRun("cpt", "tts-zh", "tts_wer", "tts-zh", "zh"),
+    # out of domain: real read Chinese speech (BELLE-eval-S2S questions, many speakers) never like the world's
+    EvalRun("cpt", "asr-belle", "asr_wer", "belle-eval-s2s", "zh", dataset="belle-eval-s2s"),
     EvalRun("sft", "qa-en", "s2s_reference_qa", "qa-en", "en"),
     EvalRun("sft", "qa-zh", "s2s_reference_qa", "qa-zh", "zh"),
     EvalRun("sft", "cross-zh2en", "s2s_cross", "cross-zh2en", "zh", CROSS),
@@ -53,23 +57,53 @@ def plan(ablations: bool, names: list[str] | tuple[str, ...] = ()) -> list[EvalR
             and (not names or f"{r.checkpoint}/{r.name}" in names)]
 
 
+# What task each kind of held-out set (eval/<kind>-<lang>.jsonl) is measured with, for evaluation curves.
+CURVE_TASKS = {"asr": "asr_wer", "qa": "s2s_reference_qa"}
+
+
+def model_args(out: Path, codec: str, max_new_tokens: int) -> dict[str, str]:
+    """The CSLM adapter options every evaluated checkpoint shares (its path added per run)."""
+    # every checkpoint, the untrained start included, decodes greedily with the prompt training used
+    return {"speech_tokenizer": codec, "unit_cache": str(out / "units-cache"), "vocoder": f"codec:{codec}",
+            "do_sample": "false", "max_new_tokens": str(max_new_tokens), "prompt_mode": "generation-prompt"}
+
+
+def dataset_args(out: Path, data: str, lang: str) -> dict[str, str]:
+    """The local loader's arguments for held-out set ``data``, named ``mini-world-<kind>`` in results."""
+    return {"path": str(out / "eval" / f"{data}.jsonl"), "lang": lang, "name": f"mini-world-{data.split('-')[0]}"}
+
+
+def task_options(task: str) -> dict[str, Any]:
+    """S2S tasks are scored against the reference answers (no LLM judge runs offline)."""
+    return {"llm_judge": "none", "reference_scorer": True} if task.startswith("s2s") else {}
+
+
 def run_one(run: EvalRun, out: Path, codec: str, limit: int, max_new_tokens: int, progress: bool) -> Path:
     """One harness evaluation; returns its results.json."""
     from harness.options import RunOptions
     from harness.runner import evaluate
 
     folder = out / "results" / run.checkpoint / run.name
-    model_args = {"path": str(out / CHECKPOINTS[run.checkpoint]), "speech_tokenizer": codec,
-                  "unit_cache": str(out / "units-cache"), "vocoder": f"codec:{codec}", "do_sample": "false",
-                  "max_new_tokens": str(max_new_tokens),
-                  # every checkpoint, the untrained start included, decodes with the prompt training used
-                  "prompt_mode": "generation-prompt", **dict(run.args)}
-    s2s = run.task.startswith("s2s")
-    evaluate(RunOptions(task=run.task, model="cslm", model_args=model_args, dataset="local",
-                        dataset_args={"path": str(out / "eval" / f"{run.data}.jsonl"), "lang": run.lang},
-                        offline_judges=True, llm_judge="none" if s2s else None, reference_scorer=s2s,
-                        limit=limit, output_dir=str(folder), bootstrap_resamples=0, progress=progress))
+    args = {**model_args(out, codec, max_new_tokens), "path": str(out / CHECKPOINTS[run.checkpoint]),
+            **dict(run.args)}
+    data_args = dataset_args(out, run.data, run.lang) if run.dataset == "local" else {}
+    evaluate(RunOptions(task=run.task, model="cslm", model_args=args, dataset=run.dataset,
+                        dataset_args=data_args, offline_judges=True,
+                        limit=limit, output_dir=str(folder), bootstrap_resamples=0, progress=progress,
+                        **task_options(run.task)))
     return folder / "results.json"
+
+
+def curve_block(out: Path, codec: str, sets: list[str], limit: int, max_new_tokens: int) -> dict[str, Any]:
+    """The training recipe's ``harness_eval`` mapping that evaluates held-out ``sets`` (asr-en, qa-en, ...) on
+    each saved checkpoint of a stage: its curves (training.harness_eval)."""
+    runs = []
+    for data in sets:
+        kind, _, lang = data.partition("-")
+        task = CURVE_TASKS[kind]
+        runs.append({"name": data, "task": task, "dataset": "local", "dataset_args": dataset_args(out, data, lang),
+                     "limit": limit, "options": task_options(task)})
+    return {"model_args": model_args(out, codec, max_new_tokens), "runs": runs, "bootstrap_resamples": 0}
 
 
 def headline(results: dict[str, Any]) -> dict[str, float | None]:

@@ -20,18 +20,21 @@ import logging
 from pathlib import Path
 
 from training.mini_cslm import data as D
-from training.mini_cslm.evals import plan, run_one, summarize
+from training.mini_cslm.evals import curve_block, plan, run_one, summarize
 from training.mini_cslm.recipe import MiniRecipe
+from training.mini_cslm.report import build_board
 from training.mini_cslm.steps import Steps
 
 log = logging.getLogger("training.mini_cslm")
 DONE = "train_summary.json"  # the trainer writes it last
 
 
-def _train(recipe: MiniRecipe, block: str, stage: str, model: Path, out: Path, sources: list[dict]) -> None:
+def _train(recipe: MiniRecipe, block: str, stage: str, model: Path, out: Path, sources: list[dict],
+           curves: dict | None = None) -> None:
     from training.trainer import train
 
-    train(recipe.training(block, stage=stage, model=str(model), output_dir=str(out), data=sources))
+    extra = {"harness_eval": curves} if curves else {}
+    train(recipe.training(block, stage=stage, model=str(model), output_dir=str(out), data=sources, **extra))
 
 
 def run_pipeline(recipe: MiniRecipe, progress: bool = True) -> dict:
@@ -48,7 +51,12 @@ def run_pipeline(recipe: MiniRecipe, progress: bool = True) -> dict:
     ablation_steps = 3 if recipe.ablations else 0
     steps = Steps(out, total=11 + ablation_steps + len(evals), progress=progress)
 
+    def curves(block: str) -> dict | None:  # evaluation during training of the main CPT / interleaved SFT
+        sets = recipe.curves.get(block)
+        return curve_block(out, codec, sets, recipe.curve_limit, recipe.eval_max_new_tokens) if sets else None
+
     steps.run("world", world / "report.json", lambda: D.build_world(recipe, world, progress))
+    steps.run("eval-data", out / "eval" / "sets.json", lambda: D.eval_manifests(world, out / "eval"))
     steps.run("base-init", out / "base-init" / "model.safetensors", lambda: _base_init(recipe, world, out))
     steps.run("text-data", data / "instruct.jsonl.report.json", lambda: D.build_text_data(world, data))
     steps.run("stage0-text", out / "base" / DONE, lambda: _train(
@@ -62,10 +70,12 @@ def run_pipeline(recipe: MiniRecipe, progress: bool = True) -> dict:
     steps.run("cpt-data", data / "tts-zh.jsonl.report.json", lambda: D.build_speech_data(world, data, codec, cache))
     speech = [f"{k}-{lang}.jsonl" for k in ("asr", "tts") for lang in D.LANGS]
     steps.run("cpt", out / "cpt" / DONE, lambda: _train(
-        recipe, "cpt", "cpt", out / "merged", out / "cpt", D.sources(data, [*speech, "mt.jsonl", "instruct.jsonl"], recipe.cpt_mix)))
+        recipe, "cpt", "cpt", out / "merged", out / "cpt",
+        D.sources(data, [*speech, "mt.jsonl", "instruct.jsonl"], recipe.cpt_mix), curves("cpt")))
     steps.run("sft-data", data / "sft-full.jsonl.report.json", lambda: D.build_sft_data(recipe, world, data, cache))
     steps.run("sft-interleaved", out / "sft-interleaved" / DONE, lambda: _train(
-        recipe, "sft", "sft", out / "cpt", out / "sft-interleaved", D.sources(data, ["sft-interleaved.jsonl"])))
+        recipe, "sft", "sft", out / "cpt", out / "sft-interleaved", D.sources(data, ["sft-interleaved.jsonl"]),
+        curves("sft")))
     if recipe.ablations:
         steps.run("sft-full", out / "sft-full" / DONE, lambda: _train(
             recipe, "sft", "sft", out / "cpt", out / "sft-full", D.sources(data, ["sft-full.jsonl"])))
@@ -73,14 +83,16 @@ def run_pipeline(recipe: MiniRecipe, progress: bool = True) -> dict:
             recipe, "cpt", "cpt", out / "merged", out / "cpt-nomt", D.sources(data, [*speech, "instruct.jsonl"], recipe.cpt_mix)))
         steps.run("sft-nomt", out / "sft-nomt" / DONE, lambda: _train(
             recipe, "sft", "sft", out / "cpt-nomt", out / "sft-nomt", D.sources(data, ["sft-interleaved.jsonl"])))
-    steps.run("eval-data", out / "eval" / "sets.json", lambda: D.eval_manifests(world, out / "eval"))
     for run in evals:
         steps.run(f"eval:{run.checkpoint}/{run.name}", out / "results" / run.checkpoint / run.name / "results.json",
-                  lambda run=run: run_one(run, out, codec, recipe.eval_limit, recipe.eval_max_new_tokens, progress))
+                  lambda run=run: run_one(run, out, codec, recipe.eval_limit, recipe.eval_max_new_tokens, progress),
+                  keep_going=True)  # one evaluation that cannot run (e.g. BELLE not found) leaves the others
     table = summarize(out, evals)
+    failed = steps.failed()
     timing = steps.close()
+    board = build_board(out, Path(recipe.board), timing) if recipe.board else None
     return {"output_dir": str(out), "results": table, "seconds_this_run": timing["seconds_this_run"],
-            "seconds_all_runs": timing["seconds_all_runs"]}
+            "seconds_all_runs": timing["seconds_all_runs"], "board": board, "failed": failed}
 
 
 def _base_init(recipe: MiniRecipe, world: Path, out: Path) -> None:

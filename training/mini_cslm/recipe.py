@@ -7,6 +7,7 @@ overrides of a training recipe (training.recipe.Recipe); the pipeline itself set
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,13 @@ class MiniRecipe:
     eval_max_new_tokens: int = 160      # greedy decoding budget of every evaluated model
     ablations: bool = True              # also full-CoM SFT and the no-MT CPT + SFT (the paper's ablations)
     eval_runs: list = field(default_factory=list)  # "checkpoint/run" names of evals.PLAN to run; empty: all
+    # evaluation curves: held-out sets (asr-en, asr-zh, qa-en, qa-zh) evaluated on every checkpoint the cpt / sft
+    # block saves (its save_steps) of the main CPT and interleaved SFT, first ``curve_limit`` items each
+    curves: dict = field(default_factory=dict)
+    curve_limit: int = 16
+    # leaderboard folder (e.g. leaderboards/mini-cslm) rebuilt at the end from results/ with the ablation
+    # reports and the curves; "" : none
+    board: str = ""
     seed: int = 0                       # merge-vocab initialisation; training seeds come from the blocks
     # torch intra-op threads for the whole run (0: torch's default). On 2 cores shared with other work, 1 thread
     # trained the CI model about 10x faster than 2 (measured: 0.3 vs 3.5 s per step; spinning threads contend).
@@ -81,7 +89,7 @@ def load_mini_recipe(path: str | Path, overrides: list[str] = ()) -> MiniRecipe:
             raise RecipeError(f"{path}: {key} is required (a path)")
     defaults = MiniRecipe("x", "x", "x")
     for key, value in data.items():
-        want = dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix") else list if key == "eval_runs" else type(getattr(defaults, key))
+        want = dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix", "curves") else list if key == "eval_runs" else type(getattr(defaults, key))
         if value is None and want is dict:
             data[key] = value = {}
         if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
@@ -124,6 +132,15 @@ def _check(r: MiniRecipe, where: str) -> None:
             raise RecipeError(f"{where}: cpt_mix: unknown kind {kind!r}; known: {', '.join(CPT_KINDS)}")
         if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio <= 0:
             raise RecipeError(f"{where}: cpt_mix.{kind} must be a number > 0, got {ratio!r}")
+    for block, sets in r.curves.items():
+        if block not in ("cpt", "sft"):
+            raise RecipeError(f"{where}: curves: unknown block {block!r}; known: cpt, sft")
+        bad = [s for s in (sets if isinstance(sets, list) else [sets]) if not re.fullmatch(r"(asr|qa)-(en|zh)", str(s))]
+        if not isinstance(sets, list) or bad:
+            raise RecipeError(f"{where}: curves.{block} must list held-out sets among asr-en, asr-zh, qa-en, qa-zh; "
+                              f"got {sets!r}")
+    if r.curve_limit < 1:
+        raise RecipeError(f"{where}: curve_limit must be >= 1")
     if r.threads < 0:
         raise RecipeError(f"{where}: threads must be >= 0 (0: torch's default)")
     if r.sft_cross_items < -1:

@@ -26,8 +26,10 @@ class Steps:
         self.bar = tqdm(total=total, desc="mini-cslm", unit="step", disable=not progress, dynamic_ncols=True)
         self.started = time.perf_counter()
 
-    def run(self, name: str, marker: Path, fn: Callable[[], object]) -> None:
-        """Run ``fn`` unless ``marker`` exists (the last file the step writes)."""
+    def run(self, name: str, marker: Path, fn: Callable[[], object], keep_going: bool = False) -> bool:
+        """Run ``fn`` unless ``marker`` exists (the last file the step writes). With ``keep_going`` an exception
+        is recorded (status ``failed`` and its message) and False returned instead of stopping the run; the
+        step runs again next time."""
         self.bar.set_postfix_str(name)
         if marker.exists():
             entry = self.entries.get(name)
@@ -38,14 +40,28 @@ class Steps:
         else:
             log.info("step %s ...", name)
             start = time.perf_counter()
-            fn()
-            if not marker.exists():
-                raise RuntimeError(f"step {name} finished without writing {marker}")
+            try:
+                fn()
+                if not marker.exists():
+                    raise RuntimeError(f"step {name} finished without writing {marker}")
+            except Exception as exc:
+                if not keep_going:
+                    raise
+                log.error("step %s failed: %s", name, exc)
+                self.entries[name] = {"step": name, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                                      "seconds": round(time.perf_counter() - start, 2)}
+                self._save()
+                self.bar.update(1)
+                return False
             self.entries[name] = {"step": name, "status": "ran", "seconds": round(time.perf_counter() - start, 2),
                                   "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "output": str(marker)}
             log.info("step %s: %.1f s", name, self.entries[name]["seconds"])
         self._save()
         self.bar.update(1)
+        return True
+
+    def failed(self) -> list[str]:
+        return [e["step"] for e in self.entries.values() if e.get("status") == "failed"]
 
     def close(self) -> dict:
         self.bar.close()

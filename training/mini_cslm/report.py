@@ -1,0 +1,76 @@
+"""The mini-CSLM's committed board: its harness results as a leaderboard (one row per checkpoint), the paper's
+two ablations as paired-bootstrap reports, and the evaluation-during-training curves, under one folder
+(``board`` in the recipe, e.g. leaderboards/mini-cslm/). Rebuilt from results/ at the end of every run."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+log = logging.getLogger("training.mini_cslm")
+
+# name -> (factor, label A, label B, runs of side A, runs of side B): results/<checkpoint>/<run> folders
+ABLATIONS = {
+    "mt_in_cpt": ("mt_in_cpt", "without MT", "with MT", ["sft-nomt/cross-zh2en"], ["sft/cross-zh2en"]),
+    "chain_of_modality": ("chain", "interleaved", "full", ["sft/qa-en", "sft/latency"],
+                          ["sft-full/qa-en", "sft-full/latency"]),
+}
+CURVE_STAGES = {"cpt": "cpt", "sft": "sft-interleaved"}  # curve folder name -> training output
+
+
+def build_board(out: Path, board: Path, timing: dict) -> dict:
+    """Ablation reports first (the board's page lists them), then the curves, then the leaderboard itself."""
+    from leaderboards.build import build
+    from leaderboards.cli import main as leaderboard_cli
+    from leaderboards.export import repo_root, sanitize
+
+    board.mkdir(parents=True, exist_ok=True)
+    results = out / "results"
+    # paths written into the board are relative to this checkout (or to the run's parent folder outside it)
+    root = repo_root() if out.resolve().is_relative_to(repo_root()) else out.resolve().parent
+    made = {"ablations": [], "curves": []}
+    for name, (factor, label_a, label_b, side_a, side_b) in ABLATIONS.items():
+        both = [(results / ra, results / rb) for ra, rb in zip(side_a, side_b)  # aligned: same task per position
+                if (results / ra / "results.json").is_file() and (results / rb / "results.json").is_file()]
+        if not both:  # e.g. a recipe without ablations, or eval_runs that left one side out
+            log.info("ablation %s: no run on both sides; not written", name)
+            shutil.rmtree(board / "ablations" / name, ignore_errors=True)  # no stale report of an older run
+            continue
+        a, b = [str(ra) for ra, _ in both], [str(rb) for _, rb in both]
+        code = leaderboard_cli(["ablation", "--factor", factor, "--a", *a, "--b", *b, "--a-label", label_a,
+                                "--b-label", label_b, "--out", str(board / "ablations" / name), "--copy-runs"])
+        if code:
+            raise RuntimeError(f"ablation {name}: python -m harness leaderboard ablation exited with {code}")
+        made["ablations"].append(name)
+    lines = []
+    for name, stage in CURVE_STAGES.items():
+        metrics = out / stage / "harness_eval" / "metrics.jsonl"
+        if not metrics.is_file():
+            continue
+        dest = board / "curves" / name
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        shutil.copy2(metrics, dest / "metrics.jsonl")
+        for png in sorted((metrics.parent / "curves").glob("*.png")):
+            shutil.copy2(png, dest / png.name)
+            lines.append(f"[{name}: {png.stem}](curves/{name}/{png.name})")
+        made["curves"].append(name)
+    minutes = timing.get("seconds_all_runs", 0) / 60
+    note = (f"The mini-CSLM trained and evaluated by `make mini-cslm` (training/recipes/mini_cslm/mini_full.yaml): "
+            f"{minutes:.0f} minutes of pipeline steps on this machine (steps.json: "
+            f"[timings](curves/steps.json)). Held-out sets of its synthetic world (mini-world-*), never Piper's "
+            f"or BELLE's public data: not comparable with the main board's columns."
+            + (" Evaluation-during-training curves: " + ", ".join(lines) + "." if lines else ""))
+    (board / "curves").mkdir(parents=True, exist_ok=True)
+    (board / "curves" / "steps.json").write_text(json.dumps(timing, indent=2) + "\n", encoding="utf-8")
+    built = build([results], board, copy_runs=True, title="mini-CSLM board", note=note,
+                  command="python -m training mini-cslm RECIPE")
+    for path in board.rglob("*"):  # what the ablation and leaderboard commands copied, outside a checkout too
+        if path.suffix in (".md", ".json", ".jsonl", ".csv", ".html"):
+            text = path.read_text(encoding="utf-8")
+            if sanitize(text, root) != text:
+                path.write_text(sanitize(text, root), encoding="utf-8")
+    made["results"] = len(built.collection.runs)
+    return made
