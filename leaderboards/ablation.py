@@ -27,6 +27,9 @@ IGNORED = ("options.output_dir", "options.progress", "options.retry_failed", "op
            "provenance.created", "provenance.command", "provenance.hardware")
 
 
+RATIO_METRICS = ("wer", "cer", "ref_wer", "ref_cer", "text_speech_wer", "text_speech_cer")  # corpus: pairs of counts
+
+
 @dataclass
 class Side:
     label: str          # the factor's value on this side, e.g. "1.3"
@@ -95,18 +98,36 @@ STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def _per_sample(rows: list[dict], metric: MetricRow) -> dict[str, Any]:
     """id -> the sample's value for this metric: (errors, ref_len) for corpus WER/CER, else one number."""
     out: dict[str, Any] = {}
+    channel = dict(metric.qualifiers).get("channel")
     for r in rows:
         scored = r.get("status") == "ok" or "scored_as" in r  # a system failure is in the headline at its worst
-        if not scored or r.get("lang", metric.lang) != metric.lang:
+        # an S2S answer's metrics are in the answer's language (a cross-lingual row's lang is the question's)
+        if not scored or r.get("answer_lang", r.get("lang", metric.lang)) != metric.lang:
             continue
-        if metric.name in ("wer", "cer") and "errors" in r and "ref_len" in r:
-            e, n = float(r["errors"]), float(r["ref_len"])
+        counts = _error_counts(r, metric.name, channel)
+        if counts is not None:
+            e, n = counts
             out[str(r["id"])] = (e, n) if metric.aggregation == "corpus" else e / n
+        elif channel and f"{metric.name}_{channel}" in r:  # S2S reference scores per channel
+            out[str(r["id"])] = float(r[f"{metric.name}_{channel}"])
+        elif metric.name == "off_target_ratio" and channel and r.get(f"detected_lang_{channel}"):
+            out[str(r["id"])] = float(r[f"detected_lang_{channel}"] != metric.lang)
         else:  # a per-sample number under the metric's name (top level or under "timing")
             value = r.get(metric.name, (r.get("timing") or {}).get(metric.name))
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 out[str(r["id"])] = float(value)
     return out
+
+
+def _error_counts(r: dict, name: str, channel: str | None) -> tuple[float, float] | None:
+    """(errors, reference length) of one sample for an error-rate metric, or None."""
+    fields = {"wer": ("errors", "ref_len"), "cer": ("errors", "ref_len"),
+              "ref_wer": (f"ref_errors_{channel}", "ref_tokens"), "ref_cer": (f"ref_errors_{channel}", "ref_tokens"),
+              "text_speech_wer": ("text_speech_errors", "text_speech_ref_len"),
+              "text_speech_cer": ("text_speech_errors", "text_speech_ref_len")}.get(name)
+    if fields is None or r.get(fields[0]) is None or not r.get(fields[1]):
+        return None
+    return float(r[fields[0]]), float(r[fields[1]])
 
 
 def paired_bootstrap(a: np.ndarray, b: np.ndarray, stat: Callable[[np.ndarray], np.ndarray] = _ratio,
@@ -164,7 +185,7 @@ def compare(factor: str, a: Side, b: Side, resamples: int = 2000, seed: int = 0)
                 skipped.append(f"{m.name} ({m.lang}, {m.aggregation}): not in B")
                 continue
             stat = STATISTICS.get(m.aggregation)
-            if stat is None or (stat is _ratio and m.name not in ("wer", "cer")):
+            if stat is None or (stat is _ratio and m.name not in RATIO_METRICS):
                 skipped.append(f"{m.name} ({m.lang}, {m.aggregation}): no paired statistic for this aggregation")
                 continue
             pa, pb = _per_sample(sa, m), _per_sample(sb, m)

@@ -82,7 +82,7 @@ def short_revision(desc: dict[str, Any]) -> str:
     return f"{algo}{sep}{digest[:12]}" if len(digest) > 12 else rev
 
 
-def _local_checkpoint(desc: dict[str, Any]) -> str:
+def local_checkpoint(desc: dict[str, Any]) -> str:
     """``[run/checkpoint]`` for a model loaded from a local folder (not a Hub id): the last two folder names
     tell apart checkpoints of one family that share an id and options (e.g. the mini-CSLM's cpt and sft)."""
     ckpt = desc.get("checkpoint")
@@ -95,7 +95,7 @@ def _local_checkpoint(desc: dict[str, Any]) -> str:
 def describe_model(desc: dict[str, Any], revision: bool = True) -> str:
     """`id@revision (k=v, ...)`: what identifies a system or a judge in a table."""
     rev = short_revision(desc)
-    text = desc["id"] + _local_checkpoint(desc) + (f"@{rev}" if rev and revision else "")
+    text = desc["id"] + local_checkpoint(desc) + (f"@{rev}" if rev and revision else "")
     opts = _options_text(desc.get("options") or {})
     return f"{text} ({opts})" if opts else text
 

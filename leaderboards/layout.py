@@ -72,6 +72,11 @@ METRIC_FORMATS: dict[str, MetricFormat] = {
     "sim_wavlm": MetricFormat("SIM (WavLM)", better="higher", digits=3),
     "sim_resemblyzer": MetricFormat("SIM (Resemblyzer)", better="higher", digits=3),
     "off_target_ratio": MetricFormat("off-target", 100.0, "%"),
+    # reference-answer scorer (harness.tasks.s2s_reference)
+    "ref_exact_match": MetricFormat("exact match", 100.0, "%", better="higher"),
+    "ref_contains": MetricFormat("contains answer", 100.0, "%", better="higher"),
+    "ref_wer": MetricFormat("answer WER", 100.0, "%"),
+    "ref_cer": MetricFormat("answer CER", 100.0, "%"),
     "text_speech_wer": MetricFormat("text-vs-speech WER", 100.0, "%"),
     "text_speech_cer": MetricFormat("text-vs-speech CER", 100.0, "%"),
     "malformed_ratio": MetricFormat("malformed", 100.0, "%"),

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from leaderboards.collect import Collection, ColumnKey, MetricRow, Run, describe_model
+from leaderboards.collect import Collection, ColumnKey, MetricRow, Run, describe_model, local_checkpoint
 from leaderboards.layout import column_order, format_value, metric_format, task_layout, task_order
 
 Link = Callable[[Run, str], str]  # (run, "results.json" | "samples.jsonl") -> href
@@ -113,8 +113,8 @@ def _labels(runs: list[Run]) -> dict[Run, str]:
     """Model id plus only what tells it apart from the same model's other rows in this table
     (options, revision, judge, normalizer); the full description stays in the provenance."""
     by_id: dict[str, list[Run]] = defaultdict(list)
-    for run in runs:
-        by_id[run.results["model"]["id"]].append(run)
+    for run in runs:  # a local checkpoint's folder is part of its name: cslm[mini-cslm/cpt]
+        by_id[run.results["model"]["id"] + local_checkpoint(run.results["model"])].append(run)
     labels = {}
     for model_id, peers in by_id.items():
         full = {r: dict(r.signature()) for r in peers}

@@ -89,3 +89,22 @@ def test_a_side_may_hold_several_runs_one_per_task(tts_runs, asr_runs, tmp_path)
     assert sorted(p["task"] for p in report["pairs"]) == ["asr_wer", "tts_wer"]
     assert (report["a"], report["b"]) == ("x", "y")
     assert sorted(p.name for p in (out / "results" / "a").iterdir()) == ["dummy-nihao", "piper-ls1.0"]
+
+
+def test_s2s_reference_scores_pair_per_channel_in_the_answer_language():
+    """Cross-lingual rows carry the question's lang and the answer's answer_lang: the metrics (answer language)
+    pair on answer_lang; exact match per channel, answer WER as (errors, tokens), off-target from detected_lang."""
+    from leaderboards.ablation import _per_sample
+    from leaderboards.collect import MetricRow
+
+    def metric(name, aggregation, channel):
+        return MetricRow(run=None, name=name, lang="en", aggregation=aggregation, value=0.0, ci95=None, n=1,
+                         headline=True, qualifiers=(("channel", channel),))
+
+    row = {"id": "q1-zh2en", "lang": "zh", "answer_lang": "en", "status": "ok", "ref_exact_match_text": 1.0,
+           "ref_exact_match_speech": 0.0, "ref_errors_text": 0, "ref_errors_speech": 3, "ref_tokens": 5,
+           "detected_lang_text": "en", "detected_lang_speech": "zh"}
+    assert _per_sample([row], metric("ref_exact_match", "mean", "text")) == {"q1-zh2en": 1.0}
+    assert _per_sample([row], metric("ref_wer", "corpus", "speech")) == {"q1-zh2en": (3.0, 5.0)}
+    assert _per_sample([row], metric("off_target_ratio", "mean", "speech")) == {"q1-zh2en": 1.0}
+    assert _per_sample([row], metric("off_target_ratio", "mean", "text")) == {"q1-zh2en": 0.0}
