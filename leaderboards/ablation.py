@@ -102,7 +102,16 @@ def _per_sample(rows: list[dict], metric: MetricRow) -> dict[str, Any]:
     for r in rows:
         scored = r.get("status") == "ok" or "scored_as" in r  # a system failure is in the headline at its worst
         # an S2S answer's metrics are in the answer's language (a cross-lingual row's lang is the question's)
-        if not scored or r.get("answer_lang", r.get("lang", metric.lang)) != metric.lang:
+        if r.get("answer_lang", r.get("lang", metric.lang)) != metric.lang:
+            continue
+        state = ((r.get("channels") or {}).get(channel) or {}).get("status") if channel else None
+        if state == "system_failure":  # this channel failed: its worst value, as the headline counts it
+            worst = _worst(r, metric.name)
+            if worst is not None:
+                out[str(r["id"])] = worst if metric.aggregation == "corpus" or not isinstance(worst, tuple) \
+                    else worst[0] / worst[1]
+            continue
+        if not (scored or state == "ok"):
             continue
         counts = _error_counts(r, metric.name, channel)
         if counts is not None:
@@ -117,6 +126,16 @@ def _per_sample(rows: list[dict], metric: MetricRow) -> dict[str, Any]:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 out[str(r["id"])] = float(value)
     return out
+
+
+def _worst(r: dict, name: str) -> Any:
+    """A failed S2S channel's value in the reference scorer's headline: no match, every reference token deleted,
+    off target."""
+    if name in ("ref_exact_match", "ref_contains"):
+        return 0.0
+    if name in ("ref_wer", "ref_cer") and r.get("ref_tokens"):
+        return float(r["ref_tokens"]), float(r["ref_tokens"])
+    return 1.0 if name == "off_target_ratio" else None
 
 
 def _error_counts(r: dict, name: str, channel: str | None) -> tuple[float, float] | None:

@@ -108,3 +108,12 @@ def test_s2s_reference_scores_pair_per_channel_in_the_answer_language():
     assert _per_sample([row], metric("ref_wer", "corpus", "speech")) == {"q1-zh2en": (3.0, 5.0)}
     assert _per_sample([row], metric("off_target_ratio", "mean", "speech")) == {"q1-zh2en": 1.0}
     assert _per_sample([row], metric("off_target_ratio", "mean", "text")) == {"q1-zh2en": 0.0}
+    # a failed speech channel (no audio) is paired at its worst, as the headline counts it; its text channel as is
+    failed = {"id": "q2", "lang": "zh", "answer_lang": "en", "status": "failed", "ref_tokens": 4,
+              "ref_exact_match_text": 1.0, "ref_errors_text": 0, "detected_lang_text": "en",
+              "channels": {"text": {"status": "ok"}, "speech": {"status": "system_failure"}}}
+    assert _per_sample([failed], metric("ref_exact_match", "mean", "text")) == {"q2": 1.0}
+    assert _per_sample([failed], metric("ref_exact_match", "mean", "speech")) == {"q2": 0.0}
+    assert _per_sample([failed], metric("ref_wer", "corpus", "speech")) == {"q2": (4.0, 4.0)}
+    assert _per_sample([failed], metric("off_target_ratio", "mean", "speech")) == {"q2": 1.0}
+    assert _per_sample([failed], metric("text_speech_wer", "corpus", "speech")) == {}
