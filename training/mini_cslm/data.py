@@ -133,6 +133,7 @@ def word_times(manifest: Path, out: Path) -> dict[str, int]:
     instead of once per dialogue and layout. A recording it cannot align is left out
     (build-sft then refuses those rows and counts them)."""
     from harness.audio import read_audio
+    from harness.cache import sha256_file
     from training.aligner import AlignmentError
     from training.chunking import is_cjk, split_words
     from training.whisper_aligner import WhisperWordAligner
@@ -141,7 +142,7 @@ def word_times(manifest: Path, out: Path) -> dict[str, int]:
     dialogues = read_jsonl(manifest)
     for row in dialogues:
         words = [w for w, _, _ in split_words(row["answer_text"].strip(), row["answer_lang"])]
-        key = (hashlib.sha256(Path(row["answer_audio"]).read_bytes()).hexdigest(), tuple(words))
+        key = (sha256_file(row["answer_audio"]), tuple(words))
         keys.append(key)
         todo.setdefault(key, row["answer_audio"])
     # several answers per Whisper window (align_many), English and Chinese apart

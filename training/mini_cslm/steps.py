@@ -50,15 +50,14 @@ class Steps:
                 log.error("step %s failed: %s", name, exc)
                 self.entries[name] = {"step": name, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
                                       "seconds": round(time.perf_counter() - start, 2)}
-                self._save()
-                self.bar.update(1)
-                return False
-            self.entries[name] = {"step": name, "status": "ran", "seconds": round(time.perf_counter() - start, 2),
-                                  "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "output": str(marker)}
-            log.info("step %s: %.1f s", name, self.entries[name]["seconds"])
+            else:
+                self.entries[name] = {"step": name, "status": "ran",
+                                      "seconds": round(time.perf_counter() - start, 2),
+                                      "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "output": str(marker)}
+                log.info("step %s: %.1f s", name, self.entries[name]["seconds"])
         self._save()
         self.bar.update(1)
-        return True
+        return self.entries[name]["status"] != "failed"
 
     def failed(self) -> list[str]:
         return [e["step"] for e in self.entries.values() if e.get("status") == "failed"]
