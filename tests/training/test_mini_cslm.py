@@ -42,6 +42,7 @@ def test_shipped_recipes_validate(name, fake_codec):
     (["eval_runs=[sft/nothing]"], "eval_runs: unknown run 'sft/nothing'"),
     (["cpt_mix={asr: 1, speech: 2}"], "cpt_mix: unknown kind 'speech'"),
     (["cpt_mix={asr: 0}"], "cpt_mix.asr must be a number > 0"),
+    (["stage0_mix={asr: 1}"], "stage0_mix: unknown kind 'asr'; known: instruct, mt"),
     (["curves={stage0: [asr-en]}"], "curves: unknown block 'stage0'"),
     (["curves={cpt: [tts-en]}"], "curves.cpt must list held-out sets among asr-en"),
     (["curve_limit=0"], "curve_limit must be >= 1"),
@@ -163,6 +164,10 @@ def test_mini_ci_recipe_end_to_end_learns(tmp_path_factory):
     assert sorted(p["task"] for p in chain["pairs"]) == ["latency", "s2s_reference_qa"]
     assert "[cpt: asr-en](curves/cpt/asr-en.png)" in page and (board / "curves" / "cpt" / "asr-en.png").is_file()
     assert not (board / "ablations" / "mt_in_cpt").exists()  # the CI recipe runs no cross-lingual evaluation
+    # The format's own ratio, from the SFT targets: the whole answer (text and units) precedes full CoM's audio
+    target = json.loads((board / "curves" / "target_latency.json").read_text(encoding="utf-8"))
+    assert target["dialogues"] > 0 and target["full_p50"] > target["interleaved_p50"] > 0, target
+    assert f"{target['ratio_p50']:.2f}x" in page
     for path in board.rglob("*"):
         if path.suffix in (".md", ".json", ".jsonl", ".csv", ".html"):
             assert str(out.parent) not in path.read_text(encoding="utf-8"), path

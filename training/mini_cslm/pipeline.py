@@ -60,7 +60,7 @@ def run_pipeline(recipe: MiniRecipe, progress: bool = True) -> dict:
     steps.run("base-init", out / "base-init" / "model.safetensors", lambda: _base_init(recipe, world, out))
     steps.run("text-data", data / "instruct.jsonl.report.json", lambda: D.build_text_data(world, data))
     steps.run("stage0-text", out / "base" / DONE, lambda: _train(
-        recipe, "stage0", "text", out / "base-init", out / "base", D.sources(data, ["instruct.jsonl", "mt.jsonl"])))
+        recipe, "stage0", "text", out / "base-init", out / "base", D.sources(data, ["instruct.jsonl", "mt.jsonl"], recipe.stage0_mix)))
     steps.run("merge-vocab", out / "merged" / "cslm_vocab.json", lambda: D.run_cli(
         ["merge-vocab", "--base", str(out / "base"), "--out", str(out / "merged"), "--n-units", str(recipe.codes()),
          "--seed", str(recipe.seed)]))

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 PIPELINE_KEYS = ("stage", "model", "output_dir", "data")  # set by the pipeline, never by a recipe block
 TRAIN_BLOCKS = ("train", "stage0", "cpt", "sft")
 CPT_KINDS = ("asr", "tts", "mt", "instruct")
+STAGE0_KINDS = ("instruct", "mt")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class MiniRecipe:
     # CPT mixing ratios per kind (asr, tts, mt, instruct; a kind's share is split evenly over its languages);
     # empty: each source in proportion to its records (every record once per epoch)
     cpt_mix: dict = field(default_factory=dict)
+    # stage-0 mixing ratios (instruct, mt); empty: in proportion to the records. The fact questions are a small
+    # share of the instructions, and the held-out QA asks mostly them: weighting instructions up memorises them
+    stage0_mix: dict = field(default_factory=dict)
     train: dict = field(default_factory=dict)   # training-recipe keys common to every stage
     stage0: dict = field(default_factory=dict)  # stage-0 text model (stage: text)
     cpt: dict = field(default_factory=dict)     # continued pre-training (with and without MT)
@@ -89,7 +93,7 @@ def load_mini_recipe(path: str | Path, overrides: list[str] = ()) -> MiniRecipe:
             raise RecipeError(f"{path}: {key} is required (a path)")
     defaults = MiniRecipe("x", "x", "x")
     for key, value in data.items():
-        want = dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix", "curves") else list if key == "eval_runs" else type(getattr(defaults, key))
+        want = dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix", "stage0_mix", "curves") else list if key == "eval_runs" else type(getattr(defaults, key))
         if value is None and want is dict:
             data[key] = value = {}
         if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
@@ -127,11 +131,12 @@ def _check(r: MiniRecipe, where: str) -> None:
     for name in r.eval_runs:
         if name not in known:
             raise RecipeError(f"{where}: eval_runs: unknown run {name!r}; known: {', '.join(known)}")
-    for kind, ratio in r.cpt_mix.items():
-        if kind not in CPT_KINDS:
-            raise RecipeError(f"{where}: cpt_mix: unknown kind {kind!r}; known: {', '.join(CPT_KINDS)}")
-        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio <= 0:
-            raise RecipeError(f"{where}: cpt_mix.{kind} must be a number > 0, got {ratio!r}")
+    for key, kinds in (("cpt_mix", CPT_KINDS), ("stage0_mix", STAGE0_KINDS)):
+        for kind, ratio in getattr(r, key).items():
+            if kind not in kinds:
+                raise RecipeError(f"{where}: {key}: unknown kind {kind!r}; known: {', '.join(kinds)}")
+            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio <= 0:
+                raise RecipeError(f"{where}: {key}.{kind} must be a number > 0, got {ratio!r}")
     for block, sets in r.curves.items():
         if block not in ("cpt", "sft"):
             raise RecipeError(f"{where}: curves: unknown block {block!r}; known: cpt, sft")
