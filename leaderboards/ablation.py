@@ -1,6 +1,7 @@
 """Ablations: two sets of runs that differ in one named factor; per-metric deltas with a paired bootstrap.
 
-Samples are joined on id (those scored on both sides: ``ok``, or a system failure scored at the worst value,
+Samples are joined on id (those scored on both sides: ``ok``, or a system failure scored at the worst value (a
+failed latency request: +inf in the percentiles),
 as the headline counts it); ids are resampled with replacement
 (seeded) and each side's aggregate is recomputed on the same resample, exactly as the metric defines it
 (corpus: sum of errors / sum of reference lengths; mean-utterance: mean of per-sample rates). Identical
@@ -84,8 +85,19 @@ def _mean(x: np.ndarray) -> np.ndarray:
     return x.mean(-1)
 
 
+# A failed latency request is +inf in the percentiles (harness.failures.RULES["latency"]). numpy's linear
+# interpolation turns inf into nan (inf * 0), so infinities stand in as a huge finite value, and a percentile
+# that interpolates towards one (falls on a failure: the headline's null) comes back as inf.
+_FAILED, _ON_FAILED = 1e300, 1e200
+
+
+def _finite_quantile(x: np.ndarray, q: float | list[float], axis: int | None = -1) -> np.ndarray:
+    v = np.quantile(np.where(np.isposinf(x), _FAILED, np.where(np.isneginf(x), -_FAILED, x)), q, axis=axis)
+    return np.where(v >= _ON_FAILED, np.inf, np.where(v <= -_ON_FAILED, -np.inf, v))
+
+
 def _quantile(q: float) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda x: np.quantile(x, q, axis=-1)
+    return lambda x: _finite_quantile(x, q)
 
 
 # Aggregations the paired test knows how to recompute from per-sample values (anything else is
@@ -93,6 +105,10 @@ def _quantile(q: float) -> Callable[[np.ndarray], np.ndarray]:
 STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "corpus": _ratio, "mean-utterance": _mean, "mean": _mean, "p50": _quantile(0.5), "median": _quantile(0.5),
     "p90": _quantile(0.9), "p95": _quantile(0.95)}
+PERCENTILES = ("p50", "median", "p90", "p95")
+# per-sample fields of the latency task (harness.tasks.latency): a request that never produced audio failed
+LATENCY_FIELDS = ("tokens_before_first_audio", "tokens_before_first_unit", "first_text_token_s", "first_unit_s",
+                  "first_audio_s", "rtf")
 
 
 def _per_sample(rows: list[dict], metric: MetricRow) -> dict[str, Any]:
@@ -110,6 +126,10 @@ def _per_sample(rows: list[dict], metric: MetricRow) -> dict[str, Any]:
             if worst is not None:
                 out[str(r["id"])] = worst if metric.aggregation == "corpus" or not isinstance(worst, tuple) \
                     else worst[0] / worst[1]
+            continue
+        if (r.get("status") == "failed" and (r.get("error") or {}).get("kind") == "system"
+                and metric.name in LATENCY_FIELDS and metric.aggregation in PERCENTILES):
+            out[str(r["id"])] = np.inf  # as the latency headline counts it (its mean: completed requests only)
             continue
         if not (scored or state == "ok"):
             continue
@@ -156,8 +176,12 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, stat: Callable[[np.ndarray], 
     va, vb = float(stat(a)), float(stat(b))
     delta = vb - va
     idx = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
-    deltas = stat(b[idx]) - stat(a[idx])  # the same resampled ids on both sides: a paired test
-    lo, hi = (float(x) for x in np.quantile(deltas, [0.025, 0.975]))
+    with np.errstate(invalid="ignore"):
+        deltas = stat(b[idx]) - stat(a[idx])  # the same resampled ids on both sides: a paired test
+        if np.isinf(va) and np.isinf(vb) and va == vb:
+            delta = 0.0
+    deltas = np.where(np.isnan(deltas), 0.0, deltas)  # both at a failure's +inf: no difference in that resample
+    lo, hi = (float(x) for x in _finite_quantile(deltas, [0.025, 0.975], axis=None))
     # Two-sided percentile p-value: twice the smaller share of resampled deltas on either side of 0
     # (consistent with the percentile interval: p < 0.05 about when the interval excludes 0).
     p = float(min(1.0, 2.0 * min(np.mean(deltas <= 0.0), np.mean(deltas >= 0.0))))
@@ -232,6 +256,8 @@ def compare(factor: str, a: Side, b: Side, resamples: int = 2000, seed: int = 0)
 
 def _fmt(metric: str, x: float, signed: bool = False) -> str:
     s = metric_format(metric)
+    if np.isinf(x):  # a percentile that falls on failed requests
+        return ("+" if x > 0 else "-") + "inf (failures)" if signed or x < 0 else "inf (failures)"
     return f"{x * s.scale:+.{s.digits}f}" if signed else format_value(metric, x)
 
 
@@ -268,6 +294,17 @@ def to_markdown(report: dict[str, Any], link, plot: str | None) -> str:
     return "\n".join(out)
 
 
+def _json_safe(node: Any) -> Any:
+    """Strict JSON: a percentile on failed requests (+inf) is written "inf", as numbers cannot say it."""
+    if isinstance(node, float) and not np.isfinite(node):
+        return "inf" if node > 0 else "-inf" if node < 0 else None
+    if isinstance(node, dict):
+        return {k: _json_safe(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_json_safe(v) for v in node]
+    return node
+
+
 def write_report(report: dict[str, Any], out_dir: str | Path, link=None) -> dict[str, Path]:
     """ablation.md, ablation.json (numbers), ablation.png (deltas) under out_dir."""
     from leaderboards.collect import relpath
@@ -286,5 +323,5 @@ def write_report(report: dict[str, Any], out_dir: str | Path, link=None) -> dict
                                  "other_differences": {k: list(v) for k, v in p["other_differences"].items()}}
                                 for p in report["pairs"]]}
     js = out / "ablation.json"
-    js.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    js.write_text(json.dumps(_json_safe(data), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     return {"markdown": md, "json": js, **({"plot": png} if png else {})}

@@ -118,7 +118,8 @@ def latency_distributions(runs: list[Run], path: Path, fields: tuple[str, ...] =
 
 def ablation_deltas(comparisons: list[dict[str, Any]], title: str, path: Path) -> Path | None:
     """Delta (B - A) per metric with its paired-bootstrap 95 % interval; zero marked."""
-    rows = [c for c in comparisons if c.get("delta") is not None]
+    rows = [c for c in comparisons if c.get("delta") is not None  # a delta on failed requests (inf) has no bar
+            and all(math.isfinite(x) for x in (c["delta"], *c["ci95"]))]
     if not rows:
         return None
     plt = _pyplot()

@@ -117,3 +117,36 @@ def test_s2s_reference_scores_pair_per_channel_in_the_answer_language():
     assert _per_sample([failed], metric("ref_wer", "corpus", "speech")) == {"q2": (4.0, 4.0)}
     assert _per_sample([failed], metric("off_target_ratio", "mean", "speech")) == {"q2": 1.0}
     assert _per_sample([failed], metric("text_speech_wer", "corpus", "speech")) == {}
+
+
+def test_failed_latency_requests_pair_at_inf_in_the_percentiles():
+    """A request that never produced audio is +inf in the latency percentiles (its headline's rule), so the
+    ablation pairs it there instead of dropping it; the mean is over completed requests, as the headline's."""
+    from leaderboards.ablation import STATISTICS, _fmt, _json_safe, _per_sample
+    from leaderboards.collect import MetricRow
+
+    def metric(aggregation):
+        return MetricRow(run=None, name="tokens_before_first_audio", lang="en", aggregation=aggregation, value=0.0,
+                         ci95=None, n=1, headline=True, qualifiers=())
+
+    a_rows = [{"id": f"q{i}", "lang": "en", "status": "ok", "tokens_before_first_audio": 10 + i} for i in range(10)]
+    b_rows = [{"id": f"q{i}", "lang": "en", "status": "ok", "tokens_before_first_audio": 20 + i} for i in range(9)]
+    b_rows.append({"id": "q9", "lang": "en", "status": "failed", "tokens_before_first_audio": None,
+                   "error": {"stage": "respond", "code": "no_speech", "kind": "system"}})
+    pb = _per_sample(b_rows, metric("p50"))
+    assert pb["q9"] == np.inf and len(pb) == 10
+    assert "q9" not in _per_sample(b_rows, metric("mean"))
+    pa = _per_sample(a_rows, metric("p50"))
+    a, b = (np.array([p[f"q{i}"] for i in range(10)]) for p in (pa, pb))
+    p50 = paired_bootstrap(a, b, STATISTICS["p50"], resamples=400)
+    assert p50["b"] == pytest.approx(24.5) and p50["delta"] == pytest.approx(10.0)  # 9 values + inf: the 5th/6th
+    assert np.isfinite(p50["ci95"]).all() and p50["ci95"][0] > 0
+    p95 = paired_bootstrap(a, b, STATISTICS["p95"], resamples=400)  # interpolates towards the failure
+    assert p95["b"] == np.inf and p95["delta"] == np.inf and p95["ci95"][1] == np.inf
+    assert _fmt("tokens_before_first_audio", p95["b"]) == "inf (failures)"
+    assert _json_safe({"b": p95["b"], "ci95": p95["ci95"]})["b"] == "inf"
+    # 20 values, one failed: p95 sits 5 % of the way from the 19th value to the failure, still on it
+    near = paired_bootstrap(np.append(a, a), np.append(b, np.arange(30.0, 40.0)), STATISTICS["p95"], resamples=100)
+    assert near["b"] == np.inf
+    both = paired_bootstrap(b, b.copy(), STATISTICS["p95"], resamples=100)  # both at inf: no difference
+    assert both["delta"] == 0.0 and both["ci95"] == [0.0, 0.0]
