@@ -140,7 +140,9 @@ def _per_sample(rows: list[dict], metric: MetricRow) -> dict[str, Any]:
         elif channel and f"{metric.name}_{channel}" in r:  # S2S reference scores per channel
             out[str(r["id"])] = float(r[f"{metric.name}_{channel}"])
         elif metric.name == "off_target_ratio" and channel and r.get(f"detected_lang_{channel}"):
-            out[str(r["id"])] = float(r[f"detected_lang_{channel}"] != metric.lang)
+            found = r[f"detected_lang_{channel}"]
+            if found != "unknown":  # a language that cannot be told is outside the headline's share too
+                out[str(r["id"])] = float(found != metric.lang)  # "none": no answer, off target (the worst)
         else:  # a per-sample number under the metric's name (top level or under "timing")
             value = r.get(metric.name, (r.get("timing") or {}).get(metric.name))
             if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -108,6 +108,10 @@ def test_s2s_reference_scores_pair_per_channel_in_the_answer_language():
     assert _per_sample([row], metric("ref_wer", "corpus", "speech")) == {"q1-zh2en": (3.0, 5.0)}
     assert _per_sample([row], metric("off_target_ratio", "mean", "speech")) == {"q1-zh2en": 1.0}
     assert _per_sample([row], metric("off_target_ratio", "mean", "text")) == {"q1-zh2en": 0.0}
+    # as in the headline: an answer whose language cannot be told is left out; no answer ("none") is off target
+    assert _per_sample([dict(row, detected_lang_speech="unknown")], metric("off_target_ratio", "mean", "speech")) == {}
+    assert _per_sample([dict(row, detected_lang_speech="none")], metric("off_target_ratio", "mean", "speech")) \
+        == {"q1-zh2en": 1.0}
     # a failed speech channel (no audio) is paired at its worst, as the headline counts it; its text channel as is
     failed = {"id": "q2", "lang": "zh", "answer_lang": "en", "status": "failed", "ref_tokens": 4,
               "ref_exact_match_text": 1.0, "ref_errors_text": 0, "detected_lang_text": "en",
