@@ -1,8 +1,7 @@
 """Ablations: two sets of runs that differ in one named factor; per-metric deltas with a paired bootstrap.
 
-Samples are joined on id (those scored on both sides: ``ok``, or a system failure scored at the worst value (a
-failed latency request: +inf in the percentiles),
-as the headline counts it); ids are resampled with replacement
+Samples are joined on id (those scored on both sides: ``ok``, or a system failure scored at the worst value, as
+the headline counts it: a failed latency request is +inf in the percentiles); ids are resampled with replacement
 (seeded) and each side's aggregate is recomputed on the same resample, exactly as the metric defines it
 (corpus: sum of errors / sum of reference lengths; mean-utterance: mean of per-sample rates). Identical
 inputs therefore give delta 0, interval [0, 0] and "no difference" exactly. The report also lists every
