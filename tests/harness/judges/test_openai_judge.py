@@ -88,9 +88,7 @@ def test_key_is_sent_but_never_leaks(monkeypatch):
 
 
 def test_concurrency_limit_holds():
-    # each request held 1 s: long enough that the three workers overlap on a loaded machine too (0.15 s did
-    # not always, beside other work: max_in_flight 1)
-    with running_openai(fault=lambda body, attempt: "sleep", delay=1.0) as server:
+    with running_openai(fault=lambda body, attempt: "sleep", delay=0.15) as server:
         judge = make(server, concurrency=3)
         results = judge.score_many(settings(), JOBS)
     assert all(not isinstance(r, JudgeError) for r in results)
