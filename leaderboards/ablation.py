@@ -18,6 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from harness.errors import SYSTEM
+from harness.failures import kind_of
+from harness.tasks.latency import FIGURES as LATENCY_FIGURES
 from leaderboards.collect import MetricRow, Run, collect, load_samples, metric_rows
 from leaderboards.layout import format_value, metric_format
 
@@ -105,9 +108,7 @@ STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "corpus": _ratio, "mean-utterance": _mean, "mean": _mean, "p50": _quantile(0.5), "median": _quantile(0.5),
     "p90": _quantile(0.9), "p95": _quantile(0.95)}
 PERCENTILES = ("p50", "median", "p90", "p95")
-# per-sample fields of the latency task (harness.tasks.latency): a request that never produced audio failed
-LATENCY_FIELDS = ("tokens_before_first_audio", "tokens_before_first_unit", "first_text_token_s", "first_unit_s",
-                  "first_audio_s", "rtf")
+LATENCY_FIELDS = tuple(name for name, _ in LATENCY_FIGURES)  # a request that never produced audio failed
 
 
 def _per_sample(rows: list[dict], metric: MetricRow) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def _per_sample(rows: list[dict], metric: MetricRow) -> dict[str, Any]:
                 out[str(r["id"])] = worst if metric.aggregation == "corpus" or not isinstance(worst, tuple) \
                     else worst[0] / worst[1]
             continue
-        if (r.get("status") == "failed" and (r.get("error") or {}).get("kind") == "system"
+        if (r.get("status") == "failed" and kind_of(r.get("error")) == SYSTEM
                 and metric.name in LATENCY_FIELDS and metric.aggregation in PERCENTILES):
             out[str(r["id"])] = np.inf  # as the latency headline counts it (its mean: completed requests only)
             continue
@@ -175,12 +176,10 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, stat: Callable[[np.ndarray], 
     """a, b: per-sample values on the same ids in the same order ((n,) or (n, 2) for a ratio)."""
     n = len(a)
     va, vb = float(stat(a)), float(stat(b))
-    delta = vb - va
+    delta = 0.0 if va == vb else vb - va  # both on a failure's +inf: no difference (inf - inf is nan)
     idx = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
     with np.errstate(invalid="ignore"):
         deltas = stat(b[idx]) - stat(a[idx])  # the same resampled ids on both sides: a paired test
-        if np.isinf(va) and np.isinf(vb) and va == vb:
-            delta = 0.0
     deltas = np.where(np.isnan(deltas), 0.0, deltas)  # both at a failure's +inf: no difference in that resample
     lo, hi = (float(x) for x in _finite_quantile(deltas, [0.025, 0.975], axis=None))
     # Two-sided percentile p-value: twice the smaller share of resampled deltas on either side of 0
@@ -258,7 +257,7 @@ def compare(factor: str, a: Side, b: Side, resamples: int = 2000, seed: int = 0)
 def _fmt(metric: str, x: float, signed: bool = False) -> str:
     s = metric_format(metric)
     if np.isinf(x):  # a percentile that falls on failed requests
-        return ("+" if x > 0 else "-") + "inf (failures)" if signed or x < 0 else "inf (failures)"
+        return f"{'-' if x < 0 else '+' if signed else ''}inf (failures)"
     return f"{x * s.scale:+.{s.digits}f}" if signed else format_value(metric, x)
 
 

@@ -36,6 +36,9 @@ from harness.options import ConfigError
 from harness.tasks.base import Stage, StageContext, Task
 
 SECONDS = ("first_text_token", "first_unit", "first_audio")
+# per-request figures (sample fields and metric names) with their units
+FIGURES = (("tokens_before_first_audio", "tokens"), ("tokens_before_first_unit", "tokens"),
+           *((f"{key}_s", "seconds") for key in SECONDS), ("rtf", "ratio"))
 OPTION_KEYS = {"warmup", "out_lang"}
 
 
@@ -130,8 +133,7 @@ class LatencyTask(Task):
         measurement = len(samples) - len(ok) - system
         metrics = []
         lang = ",".join(sorted({r["lang"] for r in samples})) or "-"
-        for name, unit in (("tokens_before_first_audio", "tokens"), ("tokens_before_first_unit", "tokens"),
-                           *((f"{key}_s", "seconds") for key in SECONDS), ("rtf", "ratio")):
+        for name, unit in FIGURES:
             values = [r[name] for r in ok if r.get(name) is not None]
             with_failures = np.asarray(values + [np.inf] * system, dtype=np.float64)
             for how in ("p50", "p95", "mean"):
@@ -173,7 +175,7 @@ def _metric(results: dict, name: str, how: str) -> float | None:
 def compare(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """other / base for each latency figure (e.g. base = interleaved CoM, other = full CoM)."""
     rows = {}
-    for name in ("tokens_before_first_audio", "tokens_before_first_unit", *(f"{k}_s" for k in SECONDS), "rtf"):
+    for name, _ in FIGURES:
         for how in ("p50", "mean"):
             a, b = _metric(base, name, how), _metric(other, name, how)
             rows[f"{name}.{how}"] = {"base": a, "other": b, "ratio": (b / a) if a and b is not None else None}
