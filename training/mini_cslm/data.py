@@ -190,8 +190,9 @@ def eval_manifests(world: Path, out: Path) -> dict[str, int]:
     """Held-out items in the local loader's format (harness.datasets.local), audio paths absolute, in a fixed
     order (by a hash of the id) so that the first N items are a mix of the set's kinds:
     asr-<lang> (held-out spoken sentences and questions), qa-<lang> (same-language spoken QA with the
-    reference answer), cross-zh2en (Chinese question, English reference), tts-<lang> (held-out sentences, and
-    the answers of held-out questions never spoken in training)."""
+    reference answer: fact and context questions), long-<lang> (the profile questions: three-sentence
+    answers, where interleaving gains most), cross-zh2en (Chinese question, English reference), tts-<lang>
+    (held-out sentences, and the answers of held-out questions never spoken in training)."""
     sets: dict[str, list[dict]] = {}
     # an answer spoken in training (a held-out phrasing of a trained fact has the trained answer) is no TTS test
     trained = {r["answer_text"] for r in read_jsonl(world / "dialogues-train.jsonl")}
@@ -205,7 +206,7 @@ def eval_manifests(world: Path, out: Path) -> dict[str, int]:
         item = {"id": r["id"], "text": r["question_text"], "lang": q, "audio": str(world / r["question_audio"]),
                 "reference": r["answer_text"], "kind": r["kind"]}
         if q == a:
-            sets.setdefault(f"qa-{q}", []).append(item)
+            sets.setdefault(f"{'long' if r['kind'] == 'profile' else 'qa'}-{q}", []).append(item)
             sets.setdefault(f"asr-{q}", []).append({k: item[k] for k in ("id", "text", "lang", "audio")})
             if r["answer_text"] not in trained:
                 sets.setdefault(f"tts-{a}", []).append({"id": r["id"], "text": r["answer_text"], "lang": a})

@@ -27,6 +27,9 @@ class EvalRun:
 
 
 CROSS = (("decoding", "cross"),)
+# a three-sentence answer is about 300 tokens interleaved (units included): room for all of it on both layouts
+LONG = (("max_new_tokens", "400"),)
+FULL = (("chain", "full"),)
 PLAN = (
     EvalRun("init", "asr-en", "asr_wer", "asr-en", "en"),
     EvalRun("init", "qa-en", "s2s_reference_qa", "qa-en", "en"),
@@ -44,9 +47,12 @@ PLAN = (
     EvalRun("sft", "qa-en", "s2s_reference_qa", "qa-en", "en"),
     EvalRun("sft", "qa-zh", "s2s_reference_qa", "qa-zh", "zh"),
     EvalRun("sft", "cross-zh2en", "s2s_cross", "cross-zh2en", "zh", CROSS),
-    EvalRun("sft", "latency", "latency", "qa-en", "en"),
-    EvalRun("sft-full", "qa-en", "s2s_reference_qa", "qa-en", "en", (("chain", "full"),)),
-    EvalRun("sft-full", "latency", "latency", "qa-en", "en", (("chain", "full"),)),
+    # interleaved vs full chain-of-modality: quality on short and long answers, latency on the long ones
+    EvalRun("sft", "long-en", "s2s_reference_qa", "long-en", "en", LONG),
+    EvalRun("sft", "latency", "latency", "long-en", "en", LONG),
+    EvalRun("sft-full", "qa-en", "s2s_reference_qa", "qa-en", "en", FULL),
+    EvalRun("sft-full", "long-en", "s2s_reference_qa", "long-en", "en", FULL + LONG),
+    EvalRun("sft-full", "latency", "latency", "long-en", "en", FULL + LONG),
     EvalRun("sft-nomt", "cross-zh2en", "s2s_cross", "cross-zh2en", "zh", CROSS),
 )
 

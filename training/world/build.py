@@ -48,7 +48,7 @@ class WorldBuilder:
                     f"({', '.join(f'{k}={built.get(k)!r}' for k in differ)}); use another output_dir")
         else:
             r = self.recipe
-            world = build_world(r.seed, r.people, r.sentences, r.context_qa, r.heldout_fraction)
+            world = build_world(r.seed, r.people, r.sentences, r.context_qa, r.heldout_fraction, r.profile_facts)
             self.out.mkdir(parents=True, exist_ok=True)
             _write_jsonl(self.out / SENTENCES, sentence_rows(world))
             _write_jsonl(self.out / QA, qa_rows(world))
@@ -59,12 +59,14 @@ class WorldBuilder:
         return _read_jsonl(self.out / SENTENCES), _read_jsonl(self.out / QA)
 
     def utterances(self, sentences: list[dict], qa: list[dict]) -> dict[str, list[tuple[str, Path]]]:
-        """(text, wav) per language for the first ``speech_items`` sentence pairs and QA pairs."""
+        """(text, wav) per language for the first ``speech_items`` sentence pairs and QA pairs, and every
+        profile question unless none is spoken (few, and the only long answers: a small world would speak none)."""
         n = self.recipe.speech_items
         jobs: dict[str, list[tuple[str, Path]]] = {"en": [], "zh": []}
         for rows, fields in ((sentences, (("text", ""),)), (qa, (("question", "-q"), ("answer", "-a")))):
             pairs = list(dict.fromkeys(row["pair"] for row in rows))
             keep = set(pairs if n < 0 else pairs[:n])
+            keep |= {row["pair"] for row in rows if n and row["kind"] == "profile"}
             for row in rows:
                 if row["pair"] in keep:
                     for field, suffix in fields:

@@ -10,6 +10,10 @@ from training.world.lexicon import CITIES, COLOURS, HOBBIES, JOBS, NAMES, PETS
 
 RELATIONS = ("lives_in", "job", "pet", "favourite_colour", "hobby")  # per person; plus "country" per city
 PHRASINGS = 3
+# "Tell me about Anna." -> the person's first facts, one sentence each: the world's long answers (the paper's
+# latency gain comes from answers longer than the question; the one-clause answers above allow about 1.75x).
+PROFILE_QUESTIONS = (("Tell me about {name}.", "What do you know about {name}?", "Who is {name}?"),
+                     ("请介绍一下{name}。", "说说{name}吧。", "{name}是个什么样的人？"))
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,13 @@ def heldout_phrasing(fact: Fact) -> int:
     is held out for some facts and trained on for others (held-out questions are new combinations)."""
     relation = RELATIONS.index(fact.relation) if fact.relation in RELATIONS else len(RELATIONS)
     return (fact.subject + relation) % PHRASINGS
+
+
+def profile(facts: list[Fact], person: int, count: int) -> tuple[tuple[str, ...], tuple[str, ...], str, str]:
+    """Questions (en, zh) about one person and the answer: their first ``count`` facts in RELATIONS order."""
+    mine = {f.relation: f for f in facts if f.subject == person and f.relation in RELATIONS}
+    chosen = [mine[r] for r in RELATIONS[:count]]
+    n = NAMES[person]
+    return (tuple(q.format(name=n.en) for q in PROFILE_QUESTIONS[0]),
+            tuple(q.format(name=n.zh) for q in PROFILE_QUESTIONS[1]),
+            " ".join(f.statement_en for f in chosen), "".join(f.statement_zh for f in chosen))

@@ -26,7 +26,8 @@ class WorldRecipe:
     sentences: int = 4000              # distinct scene sentence pairs (besides the fact statements)
     context_qa: int = 3000             # question pairs whose answer is stated in a context
     heldout_fraction: float = 0.1      # scene sentences held out (their context questions follow them)
-    speech_items: int = -1             # speak the first N sentence pairs and first N QA pairs; -1 all, 0 none
+    profile_facts: int = 0             # "Tell me about Anna." answered with her first N facts (0: no such questions)
+    speech_items: int = -1             # speak the first N sentence pairs and QA pairs (+ profile QA); -1 all, 0 none
     workers: int = 2                   # processes for Piper, threads for espeak-ng
     piper_voice: str = "piper-en_US-joe-medium"  # English voice (noise 0: deterministic)
     length_scale: float = 1.0          # Piper speaking rate (larger: slower)
@@ -74,6 +75,8 @@ def _check(r: WorldRecipe, where: str) -> None:
     for key in ("sentences", "workers"):
         if getattr(r, key) < 1:
             raise WorldRecipeError(f"{where}: {key} must be >= 1")
+    if not 0 <= r.profile_facts <= 5:
+        raise WorldRecipeError(f"{where}: profile_facts must be 0..5 (a person has five facts)")
     if r.context_qa < 0:
         raise WorldRecipeError(f"{where}: context_qa must be >= 0")
     if r.speech_items < -1:

@@ -8,6 +8,9 @@ Questions (parallel pairs, ids ``q00000``..), two sources of answers:
   fact is asked in three phrasings per language; one (rotating) phrasing is held out, the other two train.
   The answer is the fact's statement, which is a training sentence: held-out questions are new phrasings of
   facts the model was taught, never new facts.
+- ``profile``: a long answer ("Tell me about Anna." -> "Anna lives in Paris. Anna is a doctor. Anna has a
+  cat."): the person's first ``profile_facts`` facts, each a training sentence; three phrasings per language,
+  one (rotating with the person) held out. Ids follow the fact questions'.
 - ``ctx-<scene>-<type>``: the answer is stated in a context of one or two scene sentences spoken before the
   question ("Tom has three red balls. What colour are Tom's balls?" -> "Tom's balls are red."). A question
   inherits the split of its context sentences (both from the same split), so a held-out scene sentence is
@@ -22,7 +25,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from training.world.facts import PHRASINGS, draw_facts, heldout_phrasing
+from training.world.facts import PHRASINGS, draw_facts, heldout_phrasing, profile
 from training.world.grammar import QUESTION_KINDS, QUESTIONS, SCENE_KINDS, compatible, draw_slots, scene
 
 TRAIN, HELDOUT = "train", "heldout"
@@ -70,7 +73,8 @@ class World:
     qa: list[QAPair]
 
 
-def build_world(seed: int, people: int, sentences: int, context_qa: int, heldout_fraction: float) -> World:
+def build_world(seed: int, people: int, sentences: int, context_qa: int, heldout_fraction: float,
+                profile_facts: int = 0) -> World:
     rng = random.Random(seed)
     facts = draw_facts(rng, people)
     pairs = [SentencePair(f"s{i:05d}", "fact", f.statement_en, f.statement_zh, TRAIN) for i, f in enumerate(facts)]
@@ -91,7 +95,9 @@ def build_world(seed: int, people: int, sentences: int, context_qa: int, heldout
     held = set(rng.sample(range(len(scenes)), round(heldout_fraction * len(scenes))))
     for i, s in enumerate(scenes):
         pairs.append(SentencePair(f"s{len(pairs):05d}", s.kind, s.en, s.zh, HELDOUT if i in held else TRAIN, s.slots))
-    qa = _fact_questions(facts) + _context_questions(rng, pairs, context_qa)
+    # profile questions draw nothing from rng: the context questions are the same with or without them
+    qa = _fact_questions(facts) + _profile_questions(facts, people, profile_facts) + _context_questions(
+        rng, pairs, context_qa)
     qa = [replace(q, id=f"q{i:05d}") for i, q in enumerate(qa)]
     return World(seed, people, facts, pairs, qa)
 
@@ -103,6 +109,16 @@ def _fact_questions(facts) -> list[QAPair]:
         for k in range(PHRASINGS):
             out.append(QAPair("", f"fact-{f.relation}", "", f.questions_en[k], f.statement_en, "", f.questions_zh[k],
                               f.statement_zh, HELDOUT if k == held else TRAIN, fact=f.key))
+    return out
+
+
+def _profile_questions(facts, people: int, count: int) -> list[QAPair]:
+    out = []
+    for person in range(people if count else 0):
+        questions_en, questions_zh, answer_en, answer_zh = profile(facts, person, count)
+        for k in range(PHRASINGS):
+            out.append(QAPair("", "profile", "", questions_en[k], answer_en, "", questions_zh[k], answer_zh,
+                              HELDOUT if k == person % PHRASINGS else TRAIN))
     return out
 
 

@@ -37,6 +37,7 @@ def test_overrides_and_types():
     ("heldout_fraction=1.0", "heldout_fraction must be in [0, 1)"),
     ("speech_items=-2", "speech_items must be"),
     ("espeak_rate=20", "espeak_rate must be 80..450"),
+    ("profile_facts=6", "profile_facts must be 0..5"),
     ("workers", "write key=value"),
 ])
 def test_bad_values_name_the_key(override, words):

@@ -21,7 +21,7 @@ from training.world.world import HELDOUT, TRAIN, build_world, qa_rows, sentence_
 
 @pytest.fixture(scope="module")
 def world():
-    return build_world(seed=0, people=20, sentences=1500, context_qa=1000, heldout_fraction=0.1)
+    return build_world(seed=0, people=20, sentences=1500, context_qa=1000, heldout_fraction=0.1, profile_facts=3)
 
 
 def test_same_seed_same_world_other_seed_other_world():
@@ -77,6 +77,20 @@ def test_fact_answers_are_consistent_and_taught(world):
     # one person, one home, everywhere in the world
     homes = [f for f in world.facts if f.key == "Anna.lives_in"]
     assert len(homes) == 1 and any(c.en in homes[0].statement_en for c, _ in CITIES)
+
+
+def test_profile_answers_are_the_persons_first_facts(world):
+    profiles = [q for q in world.qa if q.kind == "profile"]
+    assert len(profiles) == 20 * PHRASINGS
+    anna = [q for q in profiles if "Anna" in q.en_query]
+    statements = {f.relation: f for f in world.facts if f.key.startswith("Anna.")}
+    assert {q.en_answer for q in anna} == {" ".join(statements[r].statement_en for r in ("lives_in", "job", "pet"))}
+    assert {q.zh_answer for q in anna} == {"".join(statements[r].statement_zh for r in ("lives_in", "job", "pet"))}
+    assert sorted(q.split for q in anna) == [HELDOUT, TRAIN, TRAIN]
+    assert {q.en_query for q in anna} == {"Tell me about Anna.", "What do you know about Anna?", "Who is Anna?"}
+    # the profile questions draw nothing: the rest of the world is the same without them
+    plain = build_world(seed=0, people=20, sentences=1500, context_qa=1000, heldout_fraction=0.1)
+    assert [q.en_query for q in plain.qa] == [q.en_query for q in world.qa if q.kind != "profile"]
 
 
 def _mentions(text: str, lang: str) -> set[str]:
