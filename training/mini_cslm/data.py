@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from training.mini_cslm.recipe import MiniRecipe
+from training.world.world import PROFILE
 
 TRAINING_DIR = Path(__file__).resolve().parents[1]
 PROMPT_FILES = (TRAINING_DIR / "templates.yaml", TRAINING_DIR.parent / "models" / "cslm" / "prompts.yaml")
@@ -206,7 +207,7 @@ def eval_manifests(world: Path, out: Path) -> dict[str, int]:
         item = {"id": r["id"], "text": r["question_text"], "lang": q, "audio": str(world / r["question_audio"]),
                 "reference": r["answer_text"], "kind": r["kind"]}
         if q == a:
-            sets.setdefault(f"{'long' if r['kind'] == 'profile' else 'qa'}-{q}", []).append(item)
+            sets.setdefault(f"{'long' if r['kind'] == PROFILE else 'qa'}-{q}", []).append(item)
             sets.setdefault(f"asr-{q}", []).append({k: item[k] for k in ("id", "text", "lang", "audio")})
             if r["answer_text"] not in trained:
                 sets.setdefault(f"tts-{a}", []).append({"id": r["id"], "text": r["answer_text"], "lang": a})

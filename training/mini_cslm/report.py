@@ -30,6 +30,7 @@ def target_latency(data: Path, checkpoint: Path) -> dict | None:
 
     from models.cslm.units import SPAN_CLOSE
     from training.mini_cslm.data import read_jsonl
+    from training.world.world import PROFILE
 
     paths = {layout: data / f"sft-{layout}.jsonl" for layout in ("interleaved", "full")}
     if not all(p.is_file() for p in paths.values()) or not (checkpoint / "tokenizer.json").is_file():
@@ -53,7 +54,7 @@ def target_latency(data: Path, checkpoint: Path) -> dict | None:
         return {"dialogues": len(ids), "interleaved_p50": inter, "full_p50": full, "ratio_p50": full / inter}
 
     out = {**ratio(shared), "ratio_of_p50s": "full_p50 / interleaved_p50, as the latency comparison reports p50s"}
-    long = [k for k in shared if kinds.get(k) == "profile"]
+    long = [k for k in shared if kinds.get(k) == PROFILE]
     if long:
         out["long_answers"] = ratio(long)
     return out

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from training.world.recipe import WorldRecipe, WorldRecipeError
 from training.world.speech import speak_chinese, speak_english
-from training.world.world import build_world, qa_rows, sentence_rows, vocabulary
+from training.world.world import PROFILE, build_world, qa_rows, sentence_rows, vocabulary
 
 WORLD_JSON, SENTENCES, QA = "world.json", "sentences.jsonl", "qa.jsonl"
 
@@ -66,7 +66,7 @@ class WorldBuilder:
         for rows, fields in ((sentences, (("text", ""),)), (qa, (("question", "-q"), ("answer", "-a")))):
             pairs = list(dict.fromkeys(row["pair"] for row in rows))
             keep = set(pairs if n < 0 else pairs[:n])
-            keep |= {row["pair"] for row in rows if n and row["kind"] == "profile"}
+            keep |= {row["pair"] for row in rows if n and row["kind"] == PROFILE}
             for row in rows:
                 if row["pair"] in keep:
                     for field, suffix in fields:

@@ -29,6 +29,7 @@ from training.world.facts import PHRASINGS, draw_facts, heldout_phrasing, profil
 from training.world.grammar import QUESTION_KINDS, QUESTIONS, SCENE_KINDS, compatible, draw_slots, scene
 
 TRAIN, HELDOUT = "train", "heldout"
+PROFILE = "profile"  # kind of the long-answer questions (build.py speaks them all, the mini-CSLM sets them apart)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def _profile_questions(facts, people: int, count: int) -> list[QAPair]:
     for person in range(people if count else 0):
         questions_en, questions_zh, answer_en, answer_zh = profile(facts, person, count)
         for k in range(PHRASINGS):
-            out.append(QAPair("", "profile", "", questions_en[k], answer_en, "", questions_zh[k], answer_zh,
+            out.append(QAPair("", PROFILE, "", questions_en[k], answer_en, "", questions_zh[k], answer_zh,
                               HELDOUT if k == person % PHRASINGS else TRAIN))
     return out
 
