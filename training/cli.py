@@ -9,6 +9,7 @@
     python -m training build-codec training/recipes/codec/codec_tiny.yaml output_dir=runs/codec-tiny
     python -m training build-world training/recipes/world/world_tiny.yaml output_dir=runs/world-tiny
     python -m training mini-cslm training/recipes/mini_cslm/mini_full.yaml output_dir=runs/mini-cslm
+    python -m training mini-cslm-probe training/recipes/mini_cslm/mini_full.yaml asr-only tts-only
 """
 from __future__ import annotations
 
@@ -234,6 +235,21 @@ def cmd_mini_cslm(args) -> int:
     return 0
 
 
+def cmd_mini_cslm_probe(args) -> int:
+    from training.mini_cslm.probe import run_probes
+    from training.mini_cslm.recipe import load_mini_recipe
+
+    summaries = run_probes(load_mini_recipe(args.recipe, args.overrides), args.names, progress=not args.no_progress)
+    print(json.dumps({name: s["results"] for name, s in summaries.items()}, indent=2))
+    missing = [f"{name}/{data}" for name, s in summaries.items() for data in s["probe"]["evals"]
+               if data not in s["results"]]
+    if missing:
+        print(f"error: evaluation(s) failed: {', '.join(missing)} (reasons in <output_dir>/probes/steps.json; "
+              f"rerun the same command to retry them)", file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m training", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -316,6 +332,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. output_dir=DIR cpt.max_steps=50")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     p.set_defaults(func=cmd_mini_cslm)
+
+    p = sub.add_parser("mini-cslm-probe", help="a recipe's probes: more of one kind of data from a pipeline "
+                       "checkpoint, measured by the harness (after mini-cslm; resumable)")
+    p.add_argument("recipe", help="the mini-cslm recipe YAML whose run and probes block to use")
+    p.add_argument("names", nargs="+", metavar="NAME", help="probe names (the recipe's probes block)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="key=value",
+                   help="recipe override, repeatable (e.g. --set output_dir=DIR)")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+    p.set_defaults(func=cmd_mini_cslm_probe)
     return ap
 
 

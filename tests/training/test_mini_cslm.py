@@ -1,7 +1,9 @@
 """The mini-CSLM pipeline: recipes validate, and the CI recipe runs end to end through the driver (tiny world,
 tiny codec, every training stage, the harness on held-out items) and shows learning."""
 import json
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,13 @@ def test_shipped_recipes_validate(name, fake_codec):
     (["curves={stage0: [asr-en]}"], "curves: unknown block 'stage0'"),
     (["curves={cpt: [tts-en]}"], "curves.cpt must list held-out sets among asr-en"),
     (["curve_limit=0"], "curve_limit must be >= 1"),
+    (["step_workers=0"], "step_workers must be >= 1"),
+    (["probes={Bad/Name: {start: merged, mix: {asr: 1}, max_steps: 5, evals: [asr-en]}}"], "probes.Bad/Name: a probe name"),
+    (["probes={p: {start: nowhere, mix: {asr: 1}, max_steps: 5, evals: [asr-en]}}"], "probes.p.start must be one of"),
+    (["probes={p: {start: merged, mix: {speech: 1}, max_steps: 5, evals: [asr-en]}}"], "probes.p.mix must map kinds"),
+    (["probes={p: {start: merged, mix: {asr: 1}, evals: [asr-en]}}"], "probes.p.max_steps is required"),
+    (["probes={p: {start: merged, mix: {asr: 1}, max_steps: 5, evals: [mos-en]}}"], "probes.p.evals must be a list"),
+    (["probes={p: {start: merged, mix: {asr: 1}, max_steps: 5}}"], "probes.p: nothing measured"),
 ])
 def test_recipe_mistakes_fail_naming_the_key(override, message, fake_codec):
     with pytest.raises(RecipeError, match=re.escape(message)):
@@ -75,8 +84,76 @@ def test_steps_skip_what_exists_and_keep_one_entry_per_step(tmp_path):
     assert going.run("c", tmp_path / "c.txt", lambda: 1 / 0, keep_going=True) is False
     assert going.run("d", tmp_path / "d.txt", lambda: (tmp_path / "d.txt").write_text("x"), keep_going=True)
     entries = {e["step"]: e for e in going.close()["steps"]}
-    assert going.failed() == ["c"] and entries["c"]["error"] == "ZeroDivisionError: division by zero"
+    # b's failure (it stopped that run) is in steps.json too, until a rerun does it
+    assert going.failed() == ["b", "c"] and entries["c"]["error"] == "ZeroDivisionError: division by zero"
     assert entries["d"]["status"] == "ran"
+
+
+# Step functions for the worker processes (spawned: they import this module, so they live at its top level).
+def _write(path: Path) -> None:
+    path.write_text(str(os.getpid()))
+
+
+def _write_after(path: Path, needed: Path) -> None:
+    assert needed.is_file(), f"{needed} was not written before this step"
+    _write(path)
+
+
+def _meet(path: Path, other: Path) -> None:
+    """Written only once ``other`` exists: two such steps finish only if they run at the same time."""
+    _write(path)
+    deadline = time.monotonic() + 120
+    while not other.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{other} never appeared: the two steps did not run side by side")
+        time.sleep(0.05)
+
+
+def _fail(path: Path) -> None:
+    raise ValueError(f"cannot make {path.name}")
+
+
+def test_step_graph_runs_ready_steps_side_by_side_in_worker_processes(tmp_path):
+    from functools import partial
+
+    from training.mini_cslm.steps import Step, wall_seconds
+
+    f = {name: tmp_path / f"{name}.txt" for name in "abcd"}
+    graph = [Step("a", f["a"], partial(_write, f["a"])),
+             Step("b", f["b"], partial(_meet, f["b"], f["c"]), ("a",)),   # b and c need each other running
+             Step("c", f["c"], partial(_meet, f["c"], f["b"]), ("a",)),
+             Step("d", f["d"], partial(_write_after, f["d"], f["b"]), ("b", "c"))]
+    steps = Steps(tmp_path, total=4, progress=False)
+    steps.run_graph(graph, workers=2, threads=1)
+    log = steps.close()
+    assert [e["step"] for e in log["steps"]] == ["a", "b", "c", "d"]  # graph order, not finishing order
+    assert all(e["status"] == "ran" for e in log["steps"])
+    pids = {f[n].read_text() for n in "abcd"}
+    assert str(os.getpid()) not in pids  # every step ran in a worker process
+    entry = {e["step"]: e for e in log["steps"]}
+    assert entry["d"]["started_at"] >= max(entry["b"]["finished_at"], entry["c"]["finished_at"]) - 0.1
+    # wall time: steps side by side count once
+    assert log["seconds_all_runs"] == wall_seconds(log["steps"])
+    assert wall_seconds([{"started_at": 0, "finished_at": 4}, {"started_at": 1, "finished_at": 3},
+                         {"started_at": 5, "finished_at": 6}, {"seconds": 2}]) == 7
+
+    # a rerun skips them all; a step that fails stops what needs it, the others still finish
+    again = Steps(tmp_path, total=4, progress=False)
+    again.run_graph(graph, workers=2)
+    assert [e["status"] for e in again.close()["steps"]] == ["ran"] * 4
+    g = {name: tmp_path / f"{name}.out" for name in "xyze"}
+    broken = [Step("x", g["x"], partial(_fail, g["x"])),
+              Step("e", g["e"], partial(_fail, g["e"]), keep_going=True),
+              Step("y", g["y"], partial(_write, g["y"])),
+              Step("z", g["z"], partial(_write, g["z"]), ("x",))]
+    failing = Steps(tmp_path / "f", total=4, progress=False) if (tmp_path / "f").mkdir() is None else None
+    with pytest.raises(RuntimeError, match=r"step x failed: ValueError: cannot make x.out .*rerun to resume"):
+        failing.run_graph(broken, workers=2)
+    entries = {e["step"]: e for e in failing.close()["steps"]}
+    assert entries["x"]["status"] == entries["e"]["status"] == "failed" and not g["z"].exists()
+    assert set(failing.failed()) == {"x", "e"}
+    with pytest.raises(ValueError, match=r"step z runs after \['w'\], not listed before it"):
+        Steps(tmp_path, total=1, progress=False).run_graph([Step("z", g["z"], partial(_write, g["z"]), ("w",))])
 
 
 def test_sources_follow_the_cpt_mix_or_the_sizes(tmp_path):
@@ -180,3 +257,19 @@ def test_mini_ci_recipe_end_to_end_learns(tmp_path_factory):
     assert main(args) == 0  # resumable: a rerun finds every output and redoes nothing
     again = json.loads((out / "steps.json").read_text())
     assert again["steps"] == log["steps"]
+    # steps ran side by side in worker processes (step_workers: 2): wall time is less than the steps' sum
+    assert again["seconds_all_runs"] < again["step_seconds_sum"], again
+
+    # A probe: ASR alone from the merged text model, measured with a curve and on the held-out set; the board
+    # lists it. A probe the recipe does not name, or one whose start does not exist, is refused.
+    probe = ["mini-cslm-probe", str(RECIPES / "mini_ci.yaml"), "asr-only", "--set", f"output_dir={out}",
+             "--set", f"codec={codec}", "--set", f"board={board}", "--no-progress"]
+    assert main(probe) == 0
+    summary = json.loads((out / "probes" / "asr-only" / "probe.json").read_text())
+    assert summary["probe"]["mix"] == {"asr": 1} and 0 <= summary["results"]["asr-en"]["wer_en"] < 2.0, summary
+    assert sorted({r["step"] for r in summary["curve"] if r["name"] == "wer"}) == [15, 30]
+    assert summary["results"]["asr-en"]["wer_en"] < _metric(out, "merged", "asr-en", "wer_en")  # it learnt
+    page = (board / "README.md").read_text(encoding="utf-8")
+    assert "[asr-only](probes/asr-only/probe.json) from merged, asr 1, 30 steps: asr-en wer_en" in page
+    assert (board / "probes" / "asr-only" / "probe.json").is_file()
+    assert main([*probe[:2], "nothing", *probe[3:]]) == 2

@@ -84,13 +84,15 @@ def task_options(task: str) -> dict[str, Any]:
     return {"llm_judge": "none", "reference_scorer": True} if task.startswith("s2s") else {}
 
 
-def run_one(run: EvalRun, out: Path, codec: str, limit: int, max_new_tokens: int, progress: bool) -> Path:
-    """One harness evaluation; returns its results.json."""
+def run_one(run: EvalRun, out: Path, codec: str, limit: int, max_new_tokens: int, progress: bool,
+            path: Path | None = None, results: Path | None = None) -> Path:
+    """One harness evaluation (of the checkpoint folder ``path``, default the run's pipeline checkpoint, into
+    ``results``, default results/<checkpoint>/<run>); returns its results.json."""
     from harness.options import RunOptions
     from harness.runner import evaluate
 
-    folder = out / "results" / run.checkpoint / run.name
-    args = {**model_args(out, codec, max_new_tokens), "path": str(out / CHECKPOINTS[run.checkpoint]),
+    folder = results or out / "results" / run.checkpoint / run.name
+    args = {**model_args(out, codec, max_new_tokens), "path": str(path or out / CHECKPOINTS[run.checkpoint]),
             **dict(run.args)}
     data_args = dataset_args(out, run.data, run.lang) if run.dataset == "local" else {}
     evaluate(RunOptions(task=run.task, model="cslm", model_args=args, dataset=run.dataset,

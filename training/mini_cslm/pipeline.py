@@ -1,5 +1,9 @@
 """The mini-CSLM pipeline, step by step; each step is skipped when its output exists (resumable after a kill).
 
+The steps form a graph (``pipeline_steps``: each names what it reads); with ``step_workers: 2`` two run at once
+in worker processes as soon as their inputs exist (stage 0 beside the speech data and the untrained baseline's
+evaluations, the CPT beside the CPT without MT, evaluations two by two).
+
 Output folder (``output_dir``):
     world/            build-world output (sentences, QA, speech, manifests)
     base-init/        random tiny Llama + BPE tokenizer trained on the world's en + zh text
@@ -10,20 +14,21 @@ Output folder (``output_dir``):
     cpt/ sft-interleaved/ sft-full/ cpt-nomt/ sft-nomt/     trained checkpoints (harness-loadable folders)
     eval/             held-out harness manifests (local loader: id, text, lang, audio[, reference])
     results/<checkpoint>/<run>/results.json, results/summary.{json,md}
-    steps.json        one entry per step: ran (seconds) or skipped
+    steps.json        one entry per step: ran (seconds, start and end) or skipped; wall time of all runs
     units-cache/      speech-tokenizer cache shared by the data builders and the harness
 """
 from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 from pathlib import Path
 
 from training.mini_cslm import data as D
-from training.mini_cslm.evals import curve_block, plan, run_one, summarize
+from training.mini_cslm.evals import CHECKPOINTS, curve_block, plan, run_one, summarize
 from training.mini_cslm.recipe import MiniRecipe
 from training.mini_cslm.report import build_board
-from training.mini_cslm.steps import Steps
+from training.mini_cslm.steps import Step, Steps
 
 log = logging.getLogger("training.mini_cslm")
 DONE = "train_summary.json"  # the trainer writes it last
@@ -37,6 +42,68 @@ def _train(recipe: MiniRecipe, block: str, stage: str, model: Path, out: Path, s
     train(recipe.training(block, stage=stage, model=str(model), output_dir=str(out), data=sources, **extra))
 
 
+def _train_on(recipe: MiniRecipe, block: str, stage: str, model: Path, out: Path, data: Path, names: list[str],
+              mix: dict | None = None, curves: dict | None = None) -> None:
+    """``_train`` on the records of ``names`` under ``data``, counted when the step starts (after its data)."""
+    _train(recipe, block, stage, model, out, D.sources(data, names, mix), curves)
+
+
+def _merge(base: Path, out: Path, units: int, seed: int) -> None:
+    D.run_cli(["merge-vocab", "--base", str(base), "--out", str(out), "--n-units", str(units), "--seed", str(seed)])
+
+
+def pipeline_steps(recipe: MiniRecipe, out: Path, progress: bool) -> list[Step]:
+    """Every step, in priority order, with what it reads (``after``); evaluations last, each after its checkpoint."""
+    world, data, cache = out / "world", out / "data", out / "units-cache"
+    codec = str(Path(recipe.codec).resolve())
+    speech = [f"{k}-{lang}.jsonl" for k in ("asr", "tts") for lang in D.LANGS]
+
+    def curves(block: str) -> dict | None:  # evaluation during training of the main CPT / interleaved SFT
+        sets = recipe.curves.get(block)
+        return curve_block(out, codec, sets, recipe.curve_limit, recipe.eval_max_new_tokens) if sets else None
+
+    def train(step: str, folder: str, block: str, model: str, names: list[str], after: tuple[str, ...],
+              mix: dict | None = None, curve: str = "", stage: str = "") -> Step:
+        return Step(step, out / folder / DONE, partial(
+            _train_on, recipe, block, stage or block, out / model, out / folder, data, names, mix,
+            curves(curve) if curve else None), after)
+
+    steps = [
+        Step("world", world / "report.json", partial(D.build_world, recipe, world, progress)),
+        Step("eval-data", out / "eval" / "sets.json", partial(D.eval_manifests, world, out / "eval"), ("world",)),
+        Step("base-init", out / "base-init" / "model.safetensors", partial(_base_init, recipe, world, out), ("world",)),
+        Step("text-data", data / "instruct.jsonl.report.json", partial(D.build_text_data, world, data), ("world",)),
+        train("stage0-text", "base", "stage0", "base-init", ["instruct.jsonl", "mt.jsonl"], ("base-init", "text-data"),
+              recipe.stage0_mix, stage="text"),
+        Step("merge-vocab", out / "merged" / "cslm_vocab.json",
+             partial(_merge, out / "base", out / "merged", recipe.codes(), recipe.seed), ("stage0-text",)),
+        Step("merge-init", out / "init" / "cslm_vocab.json",  # the untrained baseline
+             partial(_merge, out / "base-init", out / "init", recipe.codes(), recipe.seed), ("base-init",)),
+        Step("cpt-data", data / "tts-zh.jsonl.report.json", partial(D.build_speech_data, world, data, codec, cache),
+             ("world",)),
+        train("cpt", "cpt", "cpt", "merged", [*speech, "mt.jsonl", "instruct.jsonl"],
+              ("merge-vocab", "cpt-data", "text-data", "eval-data"), recipe.cpt_mix, curve="cpt"),
+        Step("sft-data", data / "sft-full.jsonl.report.json", partial(D.build_sft_data, recipe, world, data, cache),
+             ("world",)),
+        train("sft-interleaved", "sft-interleaved", "sft", "cpt", ["sft-interleaved.jsonl"], ("cpt", "sft-data"), curve="sft"),
+    ]
+    if recipe.ablations:
+        steps += [
+            train("cpt-nomt", "cpt-nomt", "cpt", "merged", [*speech, "instruct.jsonl"], ("merge-vocab", "cpt-data", "text-data"),
+                  recipe.cpt_mix),
+            train("sft-full", "sft-full", "sft", "cpt", ["sft-full.jsonl"], ("cpt", "sft-data")),
+            train("sft-nomt", "sft-nomt", "sft", "cpt-nomt", ["sft-interleaved.jsonl"], ("cpt-nomt", "sft-data")),
+        ]
+    # the step that writes each evaluated checkpoint: the training step named as its folder, or the merges
+    made_by = {**CHECKPOINTS, "merged": "merge-vocab", "init": "merge-init"}
+    for run in plan(recipe.ablations, recipe.eval_runs):
+        # one evaluation that cannot run (e.g. BELLE not found) is recorded and leaves the others
+        steps.append(Step(f"eval:{run.checkpoint}/{run.name}", out / "results" / run.checkpoint / run.name / "results.json",
+                          partial(run_one, run, out, codec, recipe.eval_limit, recipe.eval_max_new_tokens, progress),
+                          ("eval-data", made_by[run.checkpoint]), keep_going=True))
+    return steps
+
+
 def run_pipeline(recipe: MiniRecipe, progress: bool = True) -> dict:
     if recipe.threads:
         import torch
@@ -45,49 +112,10 @@ def run_pipeline(recipe: MiniRecipe, progress: bool = True) -> dict:
     out = Path(recipe.output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     (out / "mini_recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2) + "\n", encoding="utf-8")
-    world, data, cache = out / "world", out / "data", out / "units-cache"
-    codec = str(Path(recipe.codec).resolve())
-    evals = plan(recipe.ablations, recipe.eval_runs)
-    ablation_steps = 3 if recipe.ablations else 0
-    steps = Steps(out, total=11 + ablation_steps + len(evals), progress=progress)
-
-    def curves(block: str) -> dict | None:  # evaluation during training of the main CPT / interleaved SFT
-        sets = recipe.curves.get(block)
-        return curve_block(out, codec, sets, recipe.curve_limit, recipe.eval_max_new_tokens) if sets else None
-
-    steps.run("world", world / "report.json", lambda: D.build_world(recipe, world, progress))
-    steps.run("eval-data", out / "eval" / "sets.json", lambda: D.eval_manifests(world, out / "eval"))
-    steps.run("base-init", out / "base-init" / "model.safetensors", lambda: _base_init(recipe, world, out))
-    steps.run("text-data", data / "instruct.jsonl.report.json", lambda: D.build_text_data(world, data))
-    steps.run("stage0-text", out / "base" / DONE, lambda: _train(
-        recipe, "stage0", "text", out / "base-init", out / "base", D.sources(data, ["instruct.jsonl", "mt.jsonl"], recipe.stage0_mix)))
-    steps.run("merge-vocab", out / "merged" / "cslm_vocab.json", lambda: D.run_cli(
-        ["merge-vocab", "--base", str(out / "base"), "--out", str(out / "merged"), "--n-units", str(recipe.codes()),
-         "--seed", str(recipe.seed)]))
-    steps.run("merge-init", out / "init" / "cslm_vocab.json", lambda: D.run_cli(  # the untrained baseline
-        ["merge-vocab", "--base", str(out / "base-init"), "--out", str(out / "init"), "--n-units", str(recipe.codes()),
-         "--seed", str(recipe.seed)]))
-    steps.run("cpt-data", data / "tts-zh.jsonl.report.json", lambda: D.build_speech_data(world, data, codec, cache))
-    speech = [f"{k}-{lang}.jsonl" for k in ("asr", "tts") for lang in D.LANGS]
-    steps.run("cpt", out / "cpt" / DONE, lambda: _train(
-        recipe, "cpt", "cpt", out / "merged", out / "cpt",
-        D.sources(data, [*speech, "mt.jsonl", "instruct.jsonl"], recipe.cpt_mix), curves("cpt")))
-    steps.run("sft-data", data / "sft-full.jsonl.report.json", lambda: D.build_sft_data(recipe, world, data, cache))
-    steps.run("sft-interleaved", out / "sft-interleaved" / DONE, lambda: _train(
-        recipe, "sft", "sft", out / "cpt", out / "sft-interleaved", D.sources(data, ["sft-interleaved.jsonl"]),
-        curves("sft")))
-    if recipe.ablations:
-        steps.run("sft-full", out / "sft-full" / DONE, lambda: _train(
-            recipe, "sft", "sft", out / "cpt", out / "sft-full", D.sources(data, ["sft-full.jsonl"])))
-        steps.run("cpt-nomt", out / "cpt-nomt" / DONE, lambda: _train(
-            recipe, "cpt", "cpt", out / "merged", out / "cpt-nomt", D.sources(data, [*speech, "instruct.jsonl"], recipe.cpt_mix)))
-        steps.run("sft-nomt", out / "sft-nomt" / DONE, lambda: _train(
-            recipe, "sft", "sft", out / "cpt-nomt", out / "sft-nomt", D.sources(data, ["sft-interleaved.jsonl"])))
-    for run in evals:
-        steps.run(f"eval:{run.checkpoint}/{run.name}", out / "results" / run.checkpoint / run.name / "results.json",
-                  lambda run=run: run_one(run, out, codec, recipe.eval_limit, recipe.eval_max_new_tokens, progress),
-                  keep_going=True)  # one evaluation that cannot run (e.g. BELLE not found) leaves the others
-    table = summarize(out, evals)
+    graph = pipeline_steps(recipe, out, progress)
+    steps = Steps(out, total=len(graph), progress=progress)
+    steps.run_graph(graph, workers=recipe.step_workers, threads=recipe.threads)
+    table = summarize(out, plan(recipe.ablations, recipe.eval_runs))
     failed = steps.failed()
     timing = steps.close()
     board = build_board(out, Path(recipe.board), timing) if recipe.board else None

@@ -59,9 +59,21 @@ class MiniRecipe:
     # torch intra-op threads for the whole run (0: torch's default). On 2 cores shared with other work, 1 thread
     # trained the CI model about 10x faster than 2 (measured: 0.3 vs 3.5 s per step; spinning threads contend).
     threads: int = 0
+    # steps run at once, each in its own process with ``threads`` torch threads, as their inputs are ready
+    # (stage 0 beside the speech data, the CPT beside the CPT without MT, evaluations two by two); 1: one
+    # after another in this process
+    step_workers: int = 1
+    # name -> probe (training.mini_cslm.probe): more of one kind of data from a pipeline checkpoint, measured;
+    # run by ``python -m training mini-cslm-probe RECIPE NAME``, never by the pipeline itself
+    probes: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def probes_by_name(self) -> dict:
+        from training.mini_cslm.probe import parse_probes
+
+        return parse_probes(self.probes, "recipe")
 
     def codes(self) -> int:
         """How many unit tokens the codec emits (its codec.json ``codes``): what merge-vocab adds."""
@@ -93,7 +105,7 @@ def load_mini_recipe(path: str | Path, overrides: list[str] = ()) -> MiniRecipe:
             raise RecipeError(f"{path}: {key} is required (a path)")
     defaults = MiniRecipe("x", "x", "x")
     for key, value in data.items():
-        want = dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix", "stage0_mix", "curves") else list if key == "eval_runs" else type(getattr(defaults, key))
+        want = dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix", "stage0_mix", "curves", "probes") else list if key == "eval_runs" else type(getattr(defaults, key))
         if value is None and want is dict:
             data[key] = value = {}
         if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
@@ -146,6 +158,11 @@ def _check(r: MiniRecipe, where: str) -> None:
                               f"got {sets!r}")
     if r.curve_limit < 1:
         raise RecipeError(f"{where}: curve_limit must be >= 1")
+    from training.mini_cslm.probe import parse_probes
+
+    parse_probes(r.probes, where)
+    if r.step_workers < 1:
+        raise RecipeError(f"{where}: step_workers must be >= 1 (1: one step at a time)")
     if r.threads < 0:
         raise RecipeError(f"{where}: threads must be >= 0 (0: torch's default)")
     if r.sft_cross_items < -1:

@@ -102,13 +102,17 @@ def build_board(out: Path, board: Path, timing: dict) -> dict:
     if ceiling:
         (board / "curves").mkdir(parents=True, exist_ok=True)
         (board / "curves" / "target_latency.json").write_text(json.dumps(ceiling, indent=2) + "\n", encoding="utf-8")
-    minutes = timing.get("seconds_all_runs", 0) / 60
+    probes = _probes(out, board)
+    minutes, summed = timing.get("seconds_all_runs", 0) / 60, timing.get("step_seconds_sum", 0) / 60
+    side = f"; {summed:.0f} minutes of steps, some side by side" if summed > minutes + 0.5 else ""
     note = (f"The mini-CSLM trained and evaluated by `make mini-cslm` (training/recipes/mini_cslm/mini_full.yaml): "
-            f"{minutes:.0f} minutes of pipeline steps on this machine (steps.json: "
-            f"[timings](curves/steps.json)). Held-out sets of its synthetic world (mini-world-*), never Piper's "
+            f"{minutes:.0f} minutes of wall time on this machine, codec excluded ([timings](curves/steps.json)"
+            f"{side}). Held-out sets of its synthetic world (mini-world-*), never Piper's "
             f"or BELLE's public data: not comparable with the main board's columns."
             + (" Evaluation-during-training curves: " + ", ".join(lines) + "." if lines else "")
-            + (_ceiling_note(ceiling) if ceiling else ""))
+            + (_ceiling_note(ceiling) if ceiling else "")
+            + (" Probes (one kind of data from a pipeline checkpoint, `python -m training mini-cslm-probe`): "
+               + "; ".join(probes) + "." if probes else ""))
     (board / "curves").mkdir(parents=True, exist_ok=True)
     (board / "curves" / "steps.json").write_text(json.dumps(timing, indent=2) + "\n", encoding="utf-8")
     built = build([results], board, copy_runs=True, title="mini-CSLM board", note=note,
@@ -120,6 +124,31 @@ def build_board(out: Path, board: Path, timing: dict) -> dict:
                 path.write_text(sanitize(text, root), encoding="utf-8")
     made["results"] = len(built.collection.runs)
     return made
+
+
+def _probes(out: Path, board: Path) -> list[str]:
+    """Each finished probe (out/probes/<name>/probe.json) copied with its curves to board/probes/<name>/, and a
+    line for the board's note: what it trained, from where, and its headline figures."""
+    from training.mini_cslm.probe import PROBE_DIR
+
+    shutil.rmtree(board / PROBE_DIR, ignore_errors=True)  # no stale probe of an older run
+    lines = []
+    for path in sorted((out / PROBE_DIR).glob("*/probe.json")):
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        spec, dest = summary["probe"], board / PROBE_DIR / path.parent.name
+        dest.mkdir(parents=True)
+        shutil.copy2(path, dest / "probe.json")
+        for png in sorted((path.parent / "harness_eval" / "curves").glob("*.png")):
+            shutil.copy2(png, dest / png.name)
+        mix = ", ".join(f"{k} {v:g}" for k, v in spec["mix"].items())
+        figures = [f"{data} {key} {value:.3g}" for data, metrics in summary["results"].items()
+                   for key, value in metrics.items() if value is not None]
+        curve = [f"{r['run']} {'/'.join(filter(None, (r.get('channel'), r['name'])))} {r['value']:.3g} at step "
+                 f"{r['step']}" for r in summary["curve"]
+                 if r["name"] in ("wer", "cer") or (r["name"], r.get("channel")) == ("ref_exact_match", "text")]
+        lines.append(f"[{spec['name']}](probes/{spec['name']}/probe.json) from {spec['start']}, {mix}, "
+                     f"{spec['max_steps']} steps: " + ", ".join(figures + curve))
+    return lines
 
 
 def _ceiling_note(ceiling: dict) -> str:
