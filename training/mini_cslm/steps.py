@@ -4,7 +4,7 @@ appended, so a resumed run keeps one entry per step: the run that did the work, 
 Steps run one after another in this process (``run``), or as a graph (``run_graph``): each step names the
 steps it needs, and up to ``workers`` run at once, each in its own spawned process with ``threads`` torch
 threads. On 2 cores, two one-thread trainings side by side did 1.16x the work of one two-thread training
-(benchmarks/bench_mini_steps.py); the CPT and the CPT without MT, or stage 0 and the speech data, are
+(benchmarks/mini_steps.py); the CPT and the CPT without MT, or stage 0 and the speech data, are
 independent. ``seconds_all_runs`` is wall time: the union of the steps' [start, end] intervals.
 """
 from __future__ import annotations
