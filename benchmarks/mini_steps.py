@@ -34,9 +34,9 @@ def _train(threads: int, steps: int, hidden: int, layers: int, vocab: int, seed:
     """One training of ``steps`` optimizer steps in this process, its clock started at ``start_at`` (epoch
     seconds; 0: at once) after the build and a warm-up step; returns the seconds it took from that start."""
     import torch
+    from training_packing import build_model, make_examples
 
     from training.packing import PackedCollator, PackedDataset
-    from training_packing import build_model, make_examples
 
     if threads:
         torch.set_num_threads(threads)

@@ -146,7 +146,8 @@ def test_step_graph_runs_ready_steps_side_by_side_in_worker_processes(tmp_path):
               Step("e", g["e"], partial(_fail, g["e"]), keep_going=True),
               Step("y", g["y"], partial(_write, g["y"])),
               Step("z", g["z"], partial(_write, g["z"]), ("x",))]
-    failing = Steps(tmp_path / "f", total=4, progress=False) if (tmp_path / "f").mkdir() is None else None
+    (tmp_path / "f").mkdir()
+    failing = Steps(tmp_path / "f", total=4, progress=False)
     with pytest.raises(RuntimeError, match=r"step x failed: ValueError: cannot make x.out .*rerun to resume"):
         failing.run_graph(broken, workers=2)
     entries = {e["step"]: e for e in failing.close()["steps"]}

@@ -94,7 +94,7 @@ def _sources(probe: Probe) -> list[str]:
             if kind not in ("asr", "tts") or n.split("-")[1].split(".")[0] in probe.langs]
 
 
-def _eval(probe: Probe, out: Path, folder: Path, codec: str, recipe: MiniRecipe, data: str, progress: bool) -> None:
+def _eval(out: Path, folder: Path, codec: str, recipe: MiniRecipe, data: str, progress: bool) -> None:
     kind, _, lang = data.partition("-")
     run = EvalRun("probe", data, TASKS[kind], data, lang, (("max_new_tokens", "400"),) if kind == "long" else ())
     run_one(run, out, codec, recipe.eval_limit, recipe.eval_max_new_tokens, progress,
@@ -143,7 +143,7 @@ def run_probes(recipe: MiniRecipe, names: list[str], progress: bool = True) -> d
         graph.append(Step(f"{name}:train", folder / DONE, partial(
             _train_on, trained, "cpt", "cpt", start, folder, out / "data", _sources(probe), probe.mix, curves)))
         graph += [Step(f"{name}:eval:{data}", folder / "results" / data / "results.json",
-                       partial(_eval, probe, out, folder, codec, recipe, data, progress), (f"{name}:train",),
+                       partial(_eval, out, folder, codec, recipe, data, progress), (f"{name}:train",),
                        keep_going=True) for data in probe.evals]
     steps = Steps(out / PROBE_DIR, total=len(graph), progress=progress)
     steps.run_graph(graph, workers=recipe.step_workers, threads=recipe.threads)
