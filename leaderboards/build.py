@@ -35,7 +35,8 @@ def _boards(out: Path) -> list[tuple[str, str]]:
 
 
 def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = False, title: str = "Leaderboard",
-          command: str = "", note: str = "", with_plots: bool = True) -> Built:
+          command: str = "", note: str = "", with_plots: bool = True, sections: list[str] = ()) -> Built:
+    """``sections``: markdown lines the page shows before its tables (e.g. a board's targets)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     collection = collect(paths)
@@ -70,7 +71,7 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
              "measured under another protocol than the rest of its column.")
     md = [f"# {title}", "", intro, "", ("Also here: [leaderboard.csv](leaderboard.csv) (every metric, with "
                                         "provenance) and [index.html](index.html) (sortable, provenance per cell)."),
-          ""]
+          "", *sections, *([""] if sections else [])]
     md.append(to_markdown(tables, link, pngs))
     if "latency-distributions" in pngs:
         md += ["", "## Latency distributions", "", f"![latency]({pngs['latency-distributions']})"]

@@ -55,6 +55,13 @@ def test_shipped_recipes_validate(name, fake_codec):
     (["probes={p: {start: merged, mix: {asr: 1}, evals: [asr-en]}}"], "probes.p.max_steps is required"),
     (["probes={p: {start: merged, mix: {asr: 1}, max_steps: 5, evals: [mos-en]}}"], "probes.p.evals must be a list"),
     (["probes={p: {start: merged, mix: {asr: 1}, max_steps: 5}}"], "probes.p: nothing measured"),
+    (["targets=[{name: t, run: cpt/tts-en, metric: wer_en, max: 0.3}]"],  # mini_ci does not run tts_wer
+     "targets[0].run: 'cpt/tts-en' is not evaluated by this recipe"),
+    (["targets=[{name: t, run: cpt/asr-en, metric: wer_en, max: 0.3, min: 0.1}]"], "targets[0]: give exactly one bound"),
+    (["targets=[{name: t, run: cpt/asr-en, metric: wer_en}]"], "targets[0]: give exactly one bound"),
+    (["targets=[{name: t, run: cpt/asr-en, metric: wer_en, max: 1, goal: 2}]"], "targets[0]: unknown key(s) goal"),
+    (["targets=[{run: cpt/asr-en, metric: wer_en, max: 1}]"], "targets[0].name is required"),
+    (["targets=[{name: t, run: sft/latency, over: sft/nothing, metric: x, min: 2}]"], "targets[0].over: 'sft/nothing'"),
 ])
 def test_recipe_mistakes_fail_naming_the_key(override, message, fake_codec):
     with pytest.raises(RecipeError, match=re.escape(message)):
@@ -251,6 +258,17 @@ def test_mini_ci_recipe_end_to_end_learns(tmp_path_factory):
     assert f"{target['ratio_p50']:.2f}x" in page
     # long answers are where interleaving pays: the format itself puts the 2.5x within reach
     assert target["long_answers"]["ratio_p50"] >= max(2.5, target["ratio_p50"]), target
+    # The recipe's targets head the board, each figure the harness's own, met or missed against its bound
+    verdicts = json.loads((board / "targets.json").read_text(encoding="utf-8"))
+    assert [(v["run"], v["metric"]) for v in verdicts] == [
+        ("cpt/asr-en", "wer_en"), ("sft/qa-en", "text/ref_exact_match_en"),
+        ("sft-full/latency", "tokens_before_first_audio_en")]
+    wer, match = _metric(out, "cpt", "asr-en", "wer_en"), _metric(out, "sft", "qa-en", "text/ref_exact_match_en")
+    ratio = (_metric(out, "sft-full", "latency", "tokens_before_first_audio_en")
+             / _metric(out, "sft", "latency", "tokens_before_first_audio_en"))
+    assert [v["value"] for v in verdicts] == pytest.approx([wer, match, ratio])
+    assert [v["met"] for v in verdicts] == [wer <= 0.2, match >= 0.8, ratio >= 2.5]
+    assert "## Targets" in page and f"| ASR en WER (`cpt/asr-en wer_en`) | ≤ 20.0 % | {100 * wer:.1f} % |" in page
     for path in board.rglob("*"):
         if path.suffix in (".md", ".json", ".jsonl", ".csv", ".html"):
             assert str(out.parent) not in path.read_text(encoding="utf-8"), path

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from training.mini_cslm.evals import PLAN
+from training.mini_cslm.evals import PLAN, plan
 from training.recipe import RecipeError, build_recipe, parse_overrides, read_recipe_yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +66,8 @@ class MiniRecipe:
     # name -> probe (training.mini_cslm.probe): more of one kind of data from a pipeline checkpoint, measured;
     # run by ``python -m training mini-cslm-probe RECIPE NAME``, never by the pipeline itself
     probes: dict = field(default_factory=dict)
+    # the bars the board holds this recipe to (training.mini_cslm.targets): run, metric, max or min, why
+    targets: list = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +76,15 @@ class MiniRecipe:
         from training.mini_cslm.probe import parse_probes
 
         return parse_probes(self.probes, "recipe")
+
+    def target_list(self):
+        from training.mini_cslm.targets import parse_targets
+
+        return parse_targets(self.targets, "recipe", self.evaluated())
+
+    def evaluated(self) -> list[str]:
+        """checkpoint/run of every harness evaluation the pipeline makes."""
+        return [f"{run.checkpoint}/{run.name}" for run in plan(self.ablations, self.eval_runs)]
 
     def codes(self) -> int:
         """How many unit tokens the codec emits (its codec.json ``codes``): what merge-vocab adds."""
@@ -105,7 +116,8 @@ def load_mini_recipe(path: str | Path, overrides: list[str] = ()) -> MiniRecipe:
             raise RecipeError(f"{path}: {key} is required (a path)")
     defaults = MiniRecipe("x", "x", "x")
     for key, value in data.items():
-        want = dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix", "stage0_mix", "curves", "probes") else list if key == "eval_runs" else type(getattr(defaults, key))
+        want = (dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix", "stage0_mix", "curves", "probes")
+                else list if key in ("eval_runs", "targets") else type(getattr(defaults, key)))
         if value is None and want is dict:
             data[key] = value = {}
         if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
@@ -161,6 +173,9 @@ def _check(r: MiniRecipe, where: str) -> None:
     from training.mini_cslm.probe import parse_probes
 
     parse_probes(r.probes, where)
+    from training.mini_cslm.targets import parse_targets
+
+    parse_targets(r.targets, where, r.evaluated())
     if r.step_workers < 1:
         raise RecipeError(f"{where}: step_workers must be >= 1 (1: one step at a time)")
     if r.threads < 0:

@@ -60,11 +60,13 @@ def target_latency(data: Path, checkpoint: Path) -> dict | None:
     return out
 
 
-def build_board(out: Path, board: Path, timing: dict) -> dict:
-    """Ablation reports first (the board's page lists them), then the curves, then the leaderboard itself."""
+def build_board(out: Path, board: Path, timing: dict, targets: tuple = ()) -> dict:
+    """Ablation reports first (the board's page lists them), then the curves, then the leaderboard itself, with
+    the recipe's ``targets`` (training.mini_cslm.targets) met or missed at its top."""
     from leaderboards.build import build
     from leaderboards.cli import main as leaderboard_cli
     from leaderboards.export import repo_root, sanitize
+    from training.mini_cslm.targets import assess, markdown, tally
 
     board.mkdir(parents=True, exist_ok=True)
     results = out / "results"
@@ -103,12 +105,21 @@ def build_board(out: Path, board: Path, timing: dict) -> dict:
         (board / "curves").mkdir(parents=True, exist_ok=True)
         (board / "curves" / "target_latency.json").write_text(json.dumps(ceiling, indent=2) + "\n", encoding="utf-8")
     probes = _probes(out, board)
+    verdicts = assess(targets, results)
+    if targets:
+        (board / "targets.json").write_text(json.dumps(verdicts, indent=2) + "\n", encoding="utf-8")
+    else:
+        (board / "targets.json").unlink(missing_ok=True)  # no stale verdicts of an older recipe
+    sections = ["## Targets", "", f"{tally(verdicts)} (the recipe's `targets` on this run's held-out items; a "
+                "missed bar stays on the page with its gap and what limits it, as measured).", "",
+                *markdown(targets, verdicts)] if targets else []
     minutes, summed = timing.get("seconds_all_runs", 0) / 60, timing.get("step_seconds_sum", 0) / 60
     side = f"; {summed:.0f} minutes of steps, some side by side" if summed > minutes + 0.5 else ""
     note = (f"The mini-CSLM trained and evaluated by `make mini-cslm` (training/recipes/mini_cslm/mini_full.yaml): "
             f"{minutes:.0f} minutes of wall time on this machine, codec excluded ([timings](curves/steps.json)"
             f"{side}). Held-out sets of its synthetic world (mini-world-*), never Piper's "
             f"or BELLE's public data: not comparable with the main board's columns."
+            + (f" {tally(verdicts)} ([targets.json](targets.json))." if targets else "")
             + (" Evaluation-during-training curves: " + ", ".join(lines) + "." if lines else "")
             + (_ceiling_note(ceiling) if ceiling else "")
             + (" Probes (one kind of data from a pipeline checkpoint, `python -m training mini-cslm-probe`): "
@@ -116,7 +127,7 @@ def build_board(out: Path, board: Path, timing: dict) -> dict:
     (board / "curves").mkdir(parents=True, exist_ok=True)
     (board / "curves" / "steps.json").write_text(json.dumps(timing, indent=2) + "\n", encoding="utf-8")
     built = build([results], board, copy_runs=True, title="mini-CSLM board", note=note,
-                  command="python -m training mini-cslm RECIPE")
+                  command="python -m training mini-cslm RECIPE", sections=sections)
     for path in board.rglob("*"):  # what the ablation and leaderboard commands copied, outside a checkout too
         if path.suffix in (".md", ".json", ".jsonl", ".csv", ".html"):
             text = path.read_text(encoding="utf-8")
