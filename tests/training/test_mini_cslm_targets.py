@@ -45,3 +45,12 @@ def test_a_ratio_over_a_zero_figure_is_not_measured(tmp_path):
     _results(tmp_path, "sft-full/latency", [{"name": "tokens_before_first_audio", "lang": "en", "value": 78}])
     target = Target("latency", "sft-full/latency", "tokens_before_first_audio_en", min=2.5, over="sft/latency")
     assert assess((target,), tmp_path)[0]["met"] is None
+
+
+def test_a_missed_ratio_gives_its_gap_in_x(tmp_path):
+    _results(tmp_path, "sft/latency", [{"name": "tokens_before_first_audio", "lang": "en", "value": 24}])
+    _results(tmp_path, "sft-full/latency", [{"name": "tokens_before_first_audio", "lang": "en", "value": 54}])
+    target = Target("latency", "sft-full/latency", "tokens_before_first_audio_en", min=2.5, over="sft/latency",
+                    why="the full model's answers are short")
+    row = assess((target,), tmp_path)
+    assert markdown((target,), row)[2].endswith("| ≥ 2.50x | 2.25x | missed by 0.25x | the full model's answers are short |")

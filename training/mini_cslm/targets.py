@@ -95,8 +95,8 @@ def markdown(targets: tuple[Target, ...], rows: list[dict[str, Any]]) -> list[st
             measured, verdict = "not measured", "not measured"
         else:
             measured = t.show(row["value"])
-            gap = abs(row["gap"]) * (1 if t.over else 100)
-            verdict = "met" if row["met"] else f"missed by {gap:.1f}{'x' if t.over else ' points'}"
+            gap = f"{abs(row['gap']):.2f}x" if t.over else f"{100 * abs(row['gap']):.1f} points"
+            verdict = "met" if row["met"] else f"missed by {gap}"
         lines.append(f"| {t.name} (`{source}`) | {sign} {t.show(t.bound())} | {measured} | {verdict} | "
                      f"{'' if row['met'] else t.why} |")
     return lines
