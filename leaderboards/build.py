@@ -35,7 +35,7 @@ def _boards(out: Path) -> list[tuple[str, str]]:
 
 
 def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = False, title: str = "Leaderboard",
-          command: str = "", note: str = "", with_plots: bool = True, sections: list[str] = ()) -> Built:
+          command: str = "", note: str = "", with_plots: bool = True, sections: tuple[str, ...] | list[str] = ()) -> Built:
     """``sections``: markdown lines the page shows before its tables (e.g. a board's targets)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from training.cli import main
-from training.mini_cslm.evals import PLAN, headline
+from training.mini_cslm.evals import PLAN, headline, plan
 from training.mini_cslm.recipe import RecipeError, load_mini_recipe
 from training.mini_cslm.steps import Steps
 
@@ -55,13 +55,12 @@ def test_shipped_recipes_validate(name, fake_codec):
     (["probes={p: {start: merged, mix: {asr: 1}, evals: [asr-en]}}"], "probes.p.max_steps is required"),
     (["probes={p: {start: merged, mix: {asr: 1}, max_steps: 5, evals: [mos-en]}}"], "probes.p.evals must be a list"),
     (["probes={p: {start: merged, mix: {asr: 1}, max_steps: 5}}"], "probes.p: nothing measured"),
-    (["targets=[{name: t, run: cpt/tts-en, metric: wer_en, max: 0.3}]"],  # mini_ci does not run tts_wer
-     "targets[0].run: 'cpt/tts-en' is not evaluated by this recipe"),
+    (["targets=[{name: t, run: cpt/tts, metric: wer_en, max: 0.3}]"], "targets[0].run: unknown run 'cpt/tts'"),
     (["targets=[{name: t, run: cpt/asr-en, metric: wer_en, max: 0.3, min: 0.1}]"], "targets[0]: give exactly one bound"),
     (["targets=[{name: t, run: cpt/asr-en, metric: wer_en}]"], "targets[0]: give exactly one bound"),
     (["targets=[{name: t, run: cpt/asr-en, metric: wer_en, max: 1, goal: 2}]"], "targets[0]: unknown key(s) goal"),
     (["targets=[{run: cpt/asr-en, metric: wer_en, max: 1}]"], "targets[0].name is required"),
-    (["targets=[{name: t, run: sft/latency, over: sft/nothing, metric: x, min: 2}]"], "targets[0].over: 'sft/nothing'"),
+    (["targets=[{name: t, run: sft/latency, over: sft/nothing, metric: x, min: 2}]"], "targets[0].over: unknown run 'sft/nothing'"),
 ])
 def test_recipe_mistakes_fail_naming_the_key(override, message, fake_codec):
     with pytest.raises(RecipeError, match=re.escape(message)):
@@ -292,3 +291,10 @@ def test_mini_ci_recipe_end_to_end_learns(tmp_path_factory):
     assert "[asr-only](probes/asr-only/probe.json) from merged, asr 1, 30 steps: asr-en wer_en" in page
     assert (board / "probes" / "asr-only" / "probe.json").is_file()
     assert main([*probe[:2], "nothing", *probe[3:]]) == 2
+
+
+def test_a_target_on_a_run_the_recipe_leaves_out_loads_and_is_not_measured(fake_codec):
+    recipe = load_mini_recipe(RECIPES / "mini_full.yaml", [f"codec={fake_codec}", "ablations=false"])
+    targets = recipe.target_list()
+    assert [t.run for t in targets] == ["cpt/asr-en", "cpt/tts-en", "sft/qa-en", "sft-full/latency"]
+    assert "sft-full/latency" not in [f"{r.checkpoint}/{r.name}" for r in plan(recipe.ablations, recipe.eval_runs)]

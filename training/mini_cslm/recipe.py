@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from training.mini_cslm.evals import PLAN, plan
+from training.mini_cslm.evals import PLAN
 from training.recipe import RecipeError, build_recipe, parse_overrides, read_recipe_yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,6 +20,7 @@ PIPELINE_KEYS = ("stage", "model", "output_dir", "data")  # set by the pipeline,
 TRAIN_BLOCKS = ("train", "stage0", "cpt", "sft")
 CPT_KINDS = ("asr", "tts", "mt", "instruct")
 STAGE0_KINDS = ("instruct", "mt")
+RUNS = [f"{run.checkpoint}/{run.name}" for run in PLAN]  # every harness evaluation a recipe can make
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,7 @@ class MiniRecipe:
     def target_list(self):
         from training.mini_cslm.targets import parse_targets
 
-        return parse_targets(self.targets, "recipe", self.evaluated())
-
-    def evaluated(self) -> list[str]:
-        """checkpoint/run of every harness evaluation the pipeline makes."""
-        return [f"{run.checkpoint}/{run.name}" for run in plan(self.ablations, self.eval_runs)]
+        return parse_targets(self.targets, "recipe", RUNS)
 
     def codes(self) -> int:
         """How many unit tokens the codec emits (its codec.json ``codes``): what merge-vocab adds."""
@@ -151,10 +148,9 @@ def _check(r: MiniRecipe, where: str) -> None:
                 "chunk_size_en", "chunk_size_zh"):
         if getattr(r, key) < 1:
             raise RecipeError(f"{where}: {key} must be >= 1")
-    known = [f"{run.checkpoint}/{run.name}" for run in PLAN]
     for name in r.eval_runs:
-        if name not in known:
-            raise RecipeError(f"{where}: eval_runs: unknown run {name!r}; known: {', '.join(known)}")
+        if name not in RUNS:
+            raise RecipeError(f"{where}: eval_runs: unknown run {name!r}; known: {', '.join(RUNS)}")
     for key, kinds in (("cpt_mix", CPT_KINDS), ("stage0_mix", STAGE0_KINDS)):
         for kind, ratio in getattr(r, key).items():
             if kind not in kinds:
@@ -175,7 +171,7 @@ def _check(r: MiniRecipe, where: str) -> None:
     parse_probes(r.probes, where)
     from training.mini_cslm.targets import parse_targets
 
-    parse_targets(r.targets, where, r.evaluated())
+    parse_targets(r.targets, where, RUNS)
     if r.step_workers < 1:
         raise RecipeError(f"{where}: step_workers must be >= 1 (1: one step at a time)")
     if r.threads < 0:

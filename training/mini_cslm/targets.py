@@ -33,8 +33,8 @@ class Target:
 
 
 def parse_targets(block: list, where: str, runs: list[str]) -> tuple[Target, ...]:
-    """The recipe's ``targets`` list -> Targets; ``runs`` are the checkpoint/run names the recipe evaluates (a
-    target on a run it never makes fails here, not after an hour of training)."""
+    """The recipe's ``targets`` list -> Targets; ``runs`` are the checkpoint/run names of evals.PLAN (a typo
+    fails here, not after an hour of training; a run this recipe leaves out shows as not measured)."""
     out = []
     for i, spec in enumerate(block):
         at = f"{where}: targets[{i}]"
@@ -48,8 +48,7 @@ def parse_targets(block: list, where: str, runs: list[str]) -> tuple[Target, ...
                 raise RecipeError(f"{at}.{key} is required (a string)")
         for key in ("run", "over"):
             if spec.get(key) and spec[key] not in runs:
-                raise RecipeError(f"{at}.{key}: {spec[key]!r} is not evaluated by this recipe; evaluated: "
-                                  f"{', '.join(runs)}")
+                raise RecipeError(f"{at}.{key}: unknown run {spec[key]!r}; known: {', '.join(runs)}")
         bounds = [k for k in ("max", "min") if k in spec]
         if len(bounds) != 1 or isinstance(spec[bounds[0]], bool) or not isinstance(spec[bounds[0]], (int, float)):
             raise RecipeError(f"{at}: give exactly one bound, max or min, as a number")
