@@ -5,14 +5,12 @@ reach it (the recipe's measured evidence), ``not measured`` what did not run."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from training.mini_cslm.evals import headline
 from training.recipe import RecipeError
-
-KEYS = ("name", "run", "metric", "max", "min", "over", "why")
 
 
 @dataclass(frozen=True)
@@ -30,6 +28,9 @@ class Target:
 
     def show(self, value: float) -> str:
         return f"{value:.2f}x" if self.over else f"{100 * value:.1f} %"
+
+
+KEYS = tuple(f.name for f in fields(Target))  # what a recipe's target may say
 
 
 def parse_targets(block: list, where: str, runs: list[str]) -> tuple[Target, ...]:
