@@ -73,8 +73,17 @@ def chunk_spans(words: list[str], options: ChunkOptions) -> list[tuple[int, int]
     return spans
 
 
+def span_texts(text: str, words: list[tuple[str, int, int]], spans: list[tuple[int, int]]) -> list[str]:
+    """The text of each [start, end) word range, cut so that the pieces concatenate to ``text`` byte for byte:
+    a chunk keeps the whitespace BEFORE its first word (the first chunk anything before it, the last chunk
+    anything after its last word). Byte-level BPE reads " went" and "went" as different tokens, so a chunk
+    written without its leading space teaches the model a spelling the text never uses."""
+    cuts = [0] + [words[b - 1][2] for _a, b in spans[:-1]] + [len(text)]
+    return [text[lo:hi] for lo, hi in zip(cuts, cuts[1:])]
+
+
 def chunk_text(text: str, lang: str, options: ChunkOptions | None = None) -> list[str]:
-    """Convenience: the chunk strings of ``text`` (each cut from the original string)."""
+    """Convenience: the chunk strings of ``text`` (concatenated, they are ``text``; see ``span_texts``)."""
     options = options or ChunkOptions(size=DEFAULT_CHUNK_SIZE.get(lang, 7))
     words = split_words(text, lang)
-    return [text[words[a][1]:words[b - 1][2]] for a, b in chunk_spans([w for w, _, _ in words], options)]
+    return span_texts(text, words, chunk_spans([w for w, _, _ in words], options))

@@ -4,7 +4,9 @@ For each spoken dialogue (question speech + answer text + answer speech):
 1. the answer speech is tokenized ONCE as a whole (the tokenizer is not causal: slicing its output keeps
    each unit's full context), giving raw 25 Hz units;
 2. a CTC forced aligner gives word times on the same audio; the answer text is cut into chunks at
-   punctuation (about 7 words);
+   punctuation (about 7 words); each chunk keeps the whitespace before its first word, so the chunk texts
+   concatenate to the answer byte for byte (" went" and "went" are different BPE tokens: a chunk boundary
+   must not change how a word is spelt);
 3. chunk k's speech is units[round(t_{k-1} x 25) : round(t_k x 25)], t_k being the end of the chunk's last
    word (the first slice starts at 0, the last runs to the end); repeats are merged per slice;
 4. the record's prompt is the CSLM decoding prompt of the answer language (``general`` when question and
@@ -22,7 +24,7 @@ from harness.manifest import ManifestItem
 from models.cslm.parsing import ANSWER_TAG, QUESTION_TAG  # the two markers the released sft.py adds
 from models.cslm.units import SPAN_CLOSE, SPAN_OPEN
 from training.aligner import AlignmentError, WordTime
-from training.chunking import DEFAULT_CHUNK_SIZE, ChunkOptions, chunk_spans, split_words
+from training.chunking import DEFAULT_CHUNK_SIZE, ChunkOptions, chunk_spans, span_texts, split_words
 from training.cpt_data import BuildReport, format_units, merged_units
 from training.sources import Row, RowError, RowProblem, UnitSource, audio_error_code
 
@@ -49,7 +51,8 @@ class SFTOptions:
 
 @dataclass(frozen=True)
 class Chunk:
-    text: str                # TA_k as written in the answer text
+    text: str                # TA_k as written in the answer text, with the space before it: the chunks concatenate
+                             # to the answer byte for byte
     units: list[int]         # SA_k, repeats merged
     start: int               # first 25 Hz unit index (raw, before merging)
     end: int                 # one past the last
@@ -83,8 +86,8 @@ def interleave(answer_text: str, lang: str, words: list[tuple[str, int, int]], t
     if first_word < len(words):  # trailing words whose slice is empty: they belong to the last chunk
         a, _b, lo, hi = groups[-1]
         groups[-1] = (a, len(words), lo, hi)
-    return [Chunk(answer_text[words[a][1]:words[b - 1][2]], merged_units(raw_units[lo:hi]), lo, hi)
-            for a, b, lo, hi in groups]
+    texts = span_texts(answer_text, words, [(a, b) for a, b, _lo, _hi in groups])
+    return [Chunk(text, merged_units(raw_units[lo:hi]), lo, hi) for text, (_a, _b, lo, hi) in zip(texts, groups)]
 
 
 def render_response(question_text: str | None, answer_text: str, chunks: list[Chunk],

@@ -58,16 +58,10 @@ class ParsedGeneration:
 
 
 def join_text(chunks: list[str]) -> str:
-    """Join text chunks cut by unit chunks: keep their own spacing; add one space between two Latin words."""
-    out = ""
-    for chunk in (c.strip() for c in chunks):
-        if not chunk:
-            continue
-        latin_next = chunk[0].isascii() and chunk[0].isalnum()
-        if out and latin_next and ((out[-1].isascii() and out[-1].isalnum()) or out[-1] in ",.;:!?"):
-            out += " "
-        out += chunk
-    return out
+    """The text channel: the text chunks concatenated as the model wrote them (training keeps the space before a
+    chunk, so a model that learnt it writes it). No space is put back: that would hide a model that spells a
+    word differently after a unit span."""
+    return "".join(chunks).strip()
 
 
 def parse_generation(raw: str, unit_pattern: str | re.Pattern, n_units: int, chain: str = "interleaved",

@@ -9,10 +9,10 @@ EN = [
     ("Machine learning is a field of artificial intelligence. It lets computers learn patterns from data, "
      "and it is used in speech recognition, translation, and recommendation systems.",
      ["Machine learning is a field of artificial intelligence.",
-      "It lets computers learn patterns from data,", "and it is used in speech recognition,",
-      "translation, and recommendation systems."]),
+      " It lets computers learn patterns from data,", " and it is used in speech recognition,",
+      " translation, and recommendation systems."]),
     ('Yes, I think so. "Really?" she asked, surprised that the answer came so quickly.',
-     ['Yes, I think so. "Really?" she asked,', "surprised that the answer came so quickly."]),
+     ['Yes, I think so. "Really?" she asked,', " surprised that the answer came so quickly."]),
 ]
 
 ZH = [
@@ -59,3 +59,13 @@ def test_chunks_cover_every_word_once():
         spans = chunk_spans([w for w, _, _ in words], ChunkOptions(size=5))
         assert spans[0][0] == 0 and spans[-1][1] == len(words)
         assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+
+
+@pytest.mark.parametrize("text,lang", [(t, "en") for t, _ in EN] + [(t, "zh") for t, _ in ZH]
+                         + [("  Two  spaces, then\ta tab.  ", "en"), ("我用 Python 写了，一个程序。", "zh")])
+def test_chunks_concatenate_to_the_text_byte_for_byte(text, lang):
+    for size in (1, 2, 5):
+        chunks = chunk_text(text, lang, ChunkOptions(size=size))
+        assert "".join(chunks).encode() == text.encode()
+        if lang == "en":  # every chunk after the first starts with the space that precedes its first word
+            assert all(c[0].isspace() for c in chunks[1:])

@@ -21,7 +21,7 @@ def test_slices_follow_word_times_at_25_hz():
     raw = [1000 + i for i in range(int(times[-1].end * 25) + 5)]  # distinct units: merging changes nothing
     chunks = interleave(ANSWER, "en", words, times, raw, SFTOptions())
     assert [c.text for c in chunks] == ["Machine learning is a field of study,",
-                                        "which lets computers learn from data. It is used everywhere."]
+                                        " which lets computers learn from data. It is used everywhere."]
     cut = unit_index(times[6].end)  # end of "study," = 2.8 s -> unit 70
     assert cut == 70
     assert chunks[0].units == raw[:cut] and chunks[1].units == raw[cut:]
@@ -36,7 +36,7 @@ def test_repeats_are_merged_per_slice_and_empty_slices_join_the_next_chunk():
     raw = [5, 5, 5, 6, 6, 7, 7, 7, 8, 8, 9, 9, 9, 9, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4]  # 25 units = 1 s
     chunks = interleave(text, "en", words, times, raw, SFTOptions(chunk_size={"en": 1}))
     # "two," ends at 0.21 s -> index 5, same as "One," (0.2 s -> 5): its slice is empty, it joins "three,"
-    assert [c.text for c in chunks] == ["One,", "two, three,", "four."]
+    assert [c.text for c in chunks] == ["One,", " two, three,", " four."]
     # merged per slice: the run of 2s cut at 0.6 s shows up at the end of one slice and the start of the next
     assert [c.units for c in chunks] == [[5, 6], [7, 8, 9, 2], [2, 3, 4]]
     assert [(c.start, c.end) for c in chunks] == [(0, 5), (5, 15), (15, 25)]
@@ -48,8 +48,8 @@ def dialogue(**kw):
     return Row("d1", "dialogues.jsonl:1", {**base, **kw})
 
 
-def builder(options=SFTOptions()):
-    return SFTBuilder(UnitsFile.__new__(UnitsFile), word_times={"d1": times_for(ANSWER)}, options=options)
+def builder(options=SFTOptions(), answer=ANSWER, lang="en"):
+    return SFTBuilder(UnitsFile.__new__(UnitsFile), word_times={"d1": times_for(answer, lang)}, options=options)
 
 
 def test_interleaved_record_cross_lingual():
@@ -58,7 +58,7 @@ def test_interleaved_record_cross_lingual():
                              "This is input: <sosp><3><4><5><eosp>.")
     assert rec["response"].startswith("[question]什么是机器学习？[answer]Machine learning is a field of study,<sosp><0><1>")
     assert rec["response"].count("<sosp>") == 2 and rec["response"].endswith("<149><eosp>")
-    assert "study,<sosp>" in rec["response"] and "<69><eosp>which lets" in rec["response"]
+    assert "study,<sosp>" in rec["response"] and "<69><eosp> which lets" in rec["response"]
 
 
 def test_general_prompt_when_languages_agree_and_full_layout():
@@ -85,6 +85,20 @@ def test_word_times_must_match_the_answer():
     b = SFTBuilder(UnitsFile.__new__(UnitsFile), word_times={"d1": times_for("Something else entirely.")})
     _, report = b.build([dialogue()], [])
     assert dict(report.refused) == {"word_times": 1}
+
+
+@pytest.mark.parametrize("text,lang,size", [
+    (ANSWER, "en", 1), (ANSWER, "en", 2), ("Anna went to Sydney on Saturday.", "en", 1),
+    ("机器学习是人工智能的一个分支，它让计算机从数据中学习规律。", "zh", 2), ("安娜星期六去了悉尼。", "zh", 1)])
+def test_interleaved_chunks_concatenate_to_the_answer_byte_for_byte(text, lang, size):
+    # The defect this guards: chunks cut from their first word's start, joined with nothing, wrote
+    # "Anna<eosp>went" -- a spelling (BPE "w ent") the answer text never uses.
+    rec = builder(SFTOptions(chunk_size={lang: size}), text, lang).record(dialogue(answer_text=text, answer_lang=lang))
+    assert len(rec["chunks"]) > 1
+    assert "".join(c["text"] for c in rec["chunks"]).encode() == text.encode()
+    import re
+    spoken = re.sub(r"<sosp>.*?<eosp>", "", rec["response"].split("[answer]", 1)[1])
+    assert spoken == text  # the response's text, units removed, is the answer as written
 
 
 def test_chinese_answer_chunks_by_characters():

@@ -62,10 +62,12 @@ def test_project_unit_format():
     assert p.units == [1, 2] and p.text == "hi there"
 
 
-def test_join_text():
-    assert join_text(["Hello,", "world"]) == "Hello, world"
+def test_join_text_keeps_the_models_own_spacing():
+    assert join_text(["Hello,", " world"]) == "Hello, world"
     assert join_text(["你好，", "世界"]) == "你好，世界"
-    assert join_text(["a ", " b", ""]) == "a b"
+    # a model that drops the space after a unit span is shown as it wrote, not repaired
+    assert join_text(["We", "went"]) == "Wewent"
+    assert join_text([" a", " b ", ""]) == "a b"
 
 
 def test_sft_question_transcript_is_not_part_of_the_answer():
