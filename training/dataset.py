@@ -86,10 +86,23 @@ def mix_counts(sizes: Sequence[int], ratios: Sequence[float], mix_size: int | No
     return counts
 
 
-def draw(n_available: int, count: int, rng: random.Random) -> list[int]:
-    """``count`` indices: whole passes over the source, then a random subset for the remainder."""
-    out = list(range(n_available)) * (count // n_available) if n_available else []
-    out += rng.sample(range(n_available), count % n_available) if n_available else []
+def plan_epochs(sizes: Sequence[int], counts: Sequence[int], epochs: int, seed: int) -> list[np.ndarray]:
+    """Each epoch's draws, made afresh: source i gives ``counts[i]`` records per epoch, read in turn from an
+    endless stream of shuffled passes over its records, so over ``epochs`` epochs every record is drawn
+    floor or ceil(epochs x count / size) times: in proportion. (One subset drawn before training and looped
+    over every epoch left the rest of a scarce-ratio source unseen for the whole run.) Indices are into the
+    sources concatenated in order; each epoch is shuffled."""
+    rng = np.random.default_rng(seed)
+    offsets = np.concatenate(([0], np.cumsum(sizes)))
+    streams = []
+    for i, (n, c) in enumerate(zip(sizes, counts)):
+        passes = -(-epochs * c // n) if n else 0
+        streams.append(np.concatenate([offsets[i] + rng.permutation(n) for _ in range(passes)]) if passes
+                       else np.zeros(0, dtype=np.int64))
+    out = []
+    for e in range(epochs):
+        epoch = np.concatenate([st[e * c:(e + 1) * c] for st, c in zip(streams, counts)])
+        out.append(epoch[rng.permutation(len(epoch))])
     return out
 
 
@@ -163,9 +176,83 @@ def encode_records(items: list[tuple[str, dict[str, Any]]], encoder: ChatEncoder
     return examples
 
 
+class PlannedExamples:
+    """The training order over a pool of examples (every usable record of every source, once): the epochs of
+    ``plan_epochs`` one after the other. Read it in order (the Trainer's sequential sampler): each epoch is
+    already shuffled, and reading in order lets ``seen`` say exactly which records training reached."""
+
+    def __init__(self, pool: TokenizedExamples, order: np.ndarray, epoch_starts: np.ndarray,
+                 source_of: np.ndarray, sources: list[str]):
+        self.pool, self.order, self.epoch_starts = pool, order, epoch_starts
+        self.source_of, self.sources = source_of, sources  # pool index -> source number; source names
+
+    @classmethod
+    def from_epochs(cls, pool: TokenizedExamples, epochs: list[np.ndarray], source_of: np.ndarray,
+                    sources: list[str]) -> "PlannedExamples":
+        starts = np.concatenate(([0], np.cumsum([len(e) for e in epochs]))).astype(np.int64)
+        return cls(pool, np.concatenate(epochs).astype(np.int64), starts, source_of, sources)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, i: int) -> dict[str, list[int]]:
+        return self.pool[int(self.order[i])]
+
+    def lengths(self) -> np.ndarray:
+        return self.pool.lengths()[self.order]
+
+    def epochs(self) -> list[range]:
+        """Positions of each epoch (packing packs each epoch on its own, so epochs stay in order)."""
+        return [range(int(a), int(b)) for a, b in zip(self.epoch_starts, self.epoch_starts[1:])]
+
+    def seen(self, positions: Sequence[int] | np.ndarray) -> dict[str, dict[str, int]]:
+        """Per source: its records, the draws at ``positions`` (the examples training read) and how many
+        distinct records those were."""
+        picked = self.order[np.asarray(positions, dtype=np.int64)]
+        out = {}
+        for i, name in enumerate(self.sources):
+            mine = picked[self.source_of[picked] == i]
+            out[name] = {"records": int(np.sum(self.source_of == i)), "draws": int(len(mine)),
+                         "distinct_seen": int(len(np.unique(mine)))}
+        return out
+
+    def save(self, folder: Path) -> None:
+        self.pool.save(folder / "pool.npz")
+        tmp = folder / "plan.tmp.npz"
+        np.savez(tmp, order=self.order, epoch_starts=self.epoch_starts, source_of=self.source_of,
+                 sources=np.array(self.sources))
+        tmp.replace(folder / "plan.npz")
+
+    @classmethod
+    def load(cls, folder: Path) -> "PlannedExamples":
+        z = np.load(folder / "plan.npz")
+        return cls(TokenizedExamples.load(folder / "pool.npz"), z["order"], z["epoch_starts"], z["source_of"],
+                   [str(x) for x in z["sources"]])
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How much training will read, to plan that many epochs of fresh draws."""
+    rows: int | None = None          # rows the Trainer will read (max_steps x batch x accumulation x ranks)
+    epochs: int = 1                  # without ``rows``: mixed epochs to plan (ceil of num_train_epochs)
+    pack_length: int | None = None   # rows are packed bins of this many tokens (None: one example a row)
+
+    def epochs_for(self, first_epoch_lengths: Sequence[int]) -> int:
+        if self.rows is None:
+            return self.epochs
+        if self.pack_length is None:
+            per_epoch = len(first_epoch_lengths)
+        else:
+            from training.packing import pack_bins
+
+            per_epoch = len(pack_bins(first_epoch_lengths, self.pack_length))
+        # +1 when packing: bins per epoch vary a little with the draw
+        return max(1, -(-self.rows // max(1, per_epoch)) + (self.pack_length is not None))
+
+
 @dataclass(frozen=True)
 class MixedData:
-    train: TokenizedExamples
+    train: PlannedExamples
     eval: TokenizedExamples | None
     report: dict[str, Any]
 
@@ -179,8 +266,9 @@ def cache_key(paths: Sequence[str], parts: dict[str, Any]) -> str:
 
 
 def build_examples(sources: Sequence[tuple[str, float]], encoder: ChatEncoder, *, mix_size: int | None,
-                   eval_size: int, seed: int, num_proc: int = 1) -> MixedData:
-    """Read every source, encode, mix by ratio (counts are of usable examples), split off eval."""
+                   eval_size: int, seed: int, num_proc: int = 1, schedule: Schedule = Schedule()) -> MixedData:
+    """Read every source and encode it; hold out ``eval_size`` examples (drawn from the sources by ratio, never
+    trained on); then plan the training epochs, each a fresh draw by ratio (``plan_epochs``)."""
     report = Report()
     per_source: list[list[dict[str, list[int]]]] = []
     for path, _ratio in sources:
@@ -191,16 +279,34 @@ def build_examples(sources: Sequence[tuple[str, float]], encoder: ChatEncoder, *
             raise ValueError(f"data source {path} has no usable example "
                              f"({sum(report.refused.values()) - before} refused; see the data report)")
         per_source.append(examples)
+    ratios = [r for _, r in sources]
     rng = random.Random(seed)
-    counts = mix_counts([len(e) for e in per_source], [r for _, r in sources], mix_size)
-    mixed = [ex for examples, n in zip(per_source, counts) for ex in (examples[i] for i in draw(len(examples), n, rng))]
-    rng.shuffle(mixed)
-    if eval_size >= len(mixed):
-        raise ValueError(f"eval_size {eval_size} leaves nothing to train on ({len(mixed)} mixed examples)")
-    evals, train = mixed[:eval_size], mixed[eval_size:]
-    summary = {**report.to_dict(), "mix": {str(p): n for (p, _), n in zip(sources, counts)},
+    evals: list[dict[str, list[int]]] = []
+    if eval_size:
+        total = sum(len(e) for e in per_source)
+        if eval_size >= total:
+            raise ValueError(f"eval_size {eval_size} leaves nothing to train on ({total} usable examples)")
+        for (path, _), examples, n in zip(sources, per_source, mix_counts([len(e) for e in per_source], ratios, eval_size)):
+            if n >= len(examples):
+                raise ValueError(f"eval_size {eval_size} would hold out all {len(examples)} examples of {path}; "
+                                 f"lower eval_size")
+            picked = set(rng.sample(range(len(examples)), n))
+            evals += [examples[i] for i in sorted(picked)]
+            examples[:] = [ex for i, ex in enumerate(examples) if i not in picked]
+        rng.shuffle(evals)
+    sizes = [len(e) for e in per_source]
+    counts = mix_counts(sizes, ratios, mix_size)
+    first = plan_epochs(sizes, counts, 1, seed)[0]
+    pool = TokenizedExamples.from_lists([ex for examples in per_source for ex in examples])
+    epochs = schedule.epochs_for(pool.lengths()[first].tolist())
+    source_of = np.repeat(np.arange(len(sizes)), sizes)
+    names = [str(p) for p, _ in sources]
+    train = PlannedExamples.from_epochs(pool, plan_epochs(sizes, counts, epochs, seed), source_of, names)
+    labelled = pool.labels != -100
+    target_tokens = np.add.reduceat(labelled, pool.offsets[:-1]) if len(pool) else np.zeros(0)
+    summary = {**report.to_dict(), "mix": dict(zip(names, counts)), "epochs_planned": epochs,
+               "planned": train.seen(np.arange(len(train))),
                "train_examples": len(train), "eval_examples": len(evals),
-               "train_tokens": int(sum(len(e["input_ids"]) for e in train)),
-               "train_target_tokens": int(sum(sum(t != -100 for t in e["labels"]) for e in train))}
-    return MixedData(TokenizedExamples.from_lists(train),
-                     TokenizedExamples.from_lists(evals) if evals else None, summary)
+               "train_tokens": int(train.lengths().sum()),
+               "train_target_tokens": int(target_tokens[train.order].sum())}
+    return MixedData(train, TokenizedExamples.from_lists(evals) if evals else None, summary)

@@ -4,7 +4,7 @@ Several tokenized examples share one row; ``position_ids`` restart at 0 for each
 attention mask is passed. transformers (>= 4.53 masking utils; flash-attention-2's varlen path on GPU)
 then turns the position restarts into a block-diagonal causal mask, so no token attends to another
 example. The first label of every example is dropped because its prediction would come from the
-previous example's last token. ``tests/training/test_packing.py`` checks that a packed batch's loss
+previous example's last token. ``tests/training/test_training_packing.py`` checks that a packed batch's loss
 equals the token-weighted loss of the examples run one by one.
 """
 from __future__ import annotations
@@ -43,11 +43,22 @@ def pack_bins(lengths: Sequence[int], capacity: int) -> list[list[int]]:
 class PackedDataset(torch.utils.data.Dataset):
     """Rows of packed examples; ``examples`` is indexable and yields dicts with input_ids and labels."""
 
-    def __init__(self, examples: Any, lengths: Sequence[int], capacity: int, seed: int = 0):
+    def __init__(self, examples: Any, lengths: Sequence[int], capacity: int, seed: int = 0,
+                 groups: Sequence[range] | None = None):
+        """``groups``: ranges of example positions packed each on its own, kept in order (the epochs of a
+        planned mix: read in order, training goes through them one after the other)."""
         self.examples = examples
-        self.bins = pack_bins(lengths, capacity)
-        random.Random(seed).shuffle(self.bins)  # long rows and short rows interleave over the epoch
+        self.bins = []
+        rng = random.Random(seed)
+        for group in groups if groups is not None else [range(len(lengths))]:
+            bins = [[group.start + i for i in b] for b in pack_bins([lengths[i] for i in group], capacity)]
+            rng.shuffle(bins)  # long rows and short rows interleave over the epoch
+            self.bins += bins
         self.capacity = capacity
+
+    def positions(self, rows: Sequence[int]) -> list[int]:
+        """The example positions packed into ``rows``."""
+        return [j for r in rows for j in self.bins[r]]
 
     def __len__(self) -> int:
         return len(self.bins)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import yaml
 
 from models.cslm.checkpoint import CSLM_DEFAULTS_FILE
 from training.chat import ChatEncoder
-from training.dataset import TokenizedExamples, build_examples, cache_key
+from training.dataset import PlannedExamples, Schedule, TokenizedExamples, build_examples, cache_key
 from training.packing import PackedCollator, PackedDataset, check_packing_support
 from training.recipe import Recipe
 
@@ -75,7 +76,9 @@ def training_arguments(recipe: Recipe, device: str, precision: str, has_eval: bo
         gradient_accumulation_steps=recipe.gradient_accumulation_steps,
         learning_rate=recipe.learning_rate, weight_decay=recipe.weight_decay,
         lr_scheduler_type=recipe.lr_scheduler_type,
-        num_train_epochs=recipe.num_train_epochs, max_steps=recipe.max_steps,
+        # the planned mix holds ceil(num_train_epochs) epochs of fresh draws (see schedule): one pass over it
+        num_train_epochs=recipe.num_train_epochs / max(1, math.ceil(recipe.num_train_epochs)),
+        max_steps=recipe.max_steps,
         max_grad_norm=recipe.max_grad_norm,
         bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=device == "cpu",
         deepspeed=recipe.deepspeed, **{ckpt: recipe.gradient_checkpointing},
@@ -85,11 +88,23 @@ def training_arguments(recipe: Recipe, device: str, precision: str, has_eval: bo
         logging_steps=recipe.logging_steps, report_to=recipe.report_to, seed=recipe.seed,
         data_seed=recipe.seed, dataloader_num_workers=recipe.dataloader_num_workers,
         remove_unused_columns=False,  # the collator builds exactly what the model takes
+        # the planned mix is shuffled per epoch already; reading it in order keeps its epochs in order and lets
+        # the data report say which records training reached (training.dataset.PlannedExamples)
+        **({"train_sampling_strategy": "sequential"} if "train_sampling_strategy" in names else {}),
         optim="adamw_torch",
     )
 
 
-def prepare_data(recipe: Recipe, tokenizer, args) -> tuple[TokenizedExamples, TokenizedExamples | None, dict]:
+def schedule(recipe: Recipe, args) -> Schedule:
+    """How many rows training reads, so the mix plans that many epochs of fresh draws."""
+    pack = (recipe.pack_length or recipe.max_length) if recipe.packing else None
+    if recipe.max_steps > 0:
+        rows = recipe.max_steps * recipe.per_device_train_batch_size * recipe.gradient_accumulation_steps
+        return Schedule(rows=rows * args.world_size, pack_length=pack)
+    return Schedule(epochs=max(1, math.ceil(recipe.num_train_epochs)), pack_length=pack)
+
+
+def prepare_data(recipe: Recipe, tokenizer, args) -> tuple[PlannedExamples, TokenizedExamples | None, dict]:
     """Tokenize on the main process once; other ranks load the cached arrays it wrote."""
     encoder = ChatEncoder(tokenizer, recipe.max_length, recipe.train_on_inputs, recipe.truncate,
                           recipe.loss_mask, recipe.encoding)
@@ -98,18 +113,20 @@ def prepare_data(recipe: Recipe, tokenizer, args) -> tuple[TokenizedExamples, To
         "template": tokenizer.chat_template, "max_length": recipe.max_length, "truncate": recipe.truncate,
         "train_on_inputs": recipe.train_on_inputs, "loss_mask": recipe.loss_mask, "encoding": recipe.encoding,
         "mix": [(s.path, s.ratio) for s in recipe.data],
-        "mix_size": recipe.mix_size, "eval_size": recipe.eval_size, "seed": recipe.seed})
+        "mix_size": recipe.mix_size, "eval_size": recipe.eval_size, "seed": recipe.seed,
+        "schedule": vars(schedule(recipe, args)), "plan": 2})
     cache = Path(recipe.output_dir) / "tokenized" / key
     with args.main_process_first(desc="tokenize"):
         if not (cache / "report.json").is_file():
             mixed = build_examples([(s.path, s.ratio) for s in recipe.data], encoder, mix_size=recipe.mix_size,
-                                   eval_size=recipe.eval_size, seed=recipe.seed, num_proc=recipe.num_proc)
+                                   eval_size=recipe.eval_size, seed=recipe.seed, num_proc=recipe.num_proc,
+                                   schedule=schedule(recipe, args))
             cache.mkdir(parents=True, exist_ok=True)
-            mixed.train.save(cache / "train.npz")
+            mixed.train.save(cache)
             if mixed.eval is not None:
                 mixed.eval.save(cache / "eval.npz")
             (cache / "report.json").write_text(json.dumps(mixed.report, indent=2, ensure_ascii=False) + "\n")
-        train = TokenizedExamples.load(cache / "train.npz")
+        train = PlannedExamples.load(cache)
         evals = TokenizedExamples.load(cache / "eval.npz") if (cache / "eval.npz").is_file() else None
         report = json.loads((cache / "report.json").read_text())
     return train, evals, report
@@ -130,9 +147,10 @@ def last_checkpoint(recipe: Recipe) -> str | None:
 def train(recipe: Recipe) -> dict[str, Any]:
     """Run one stage; returns a summary (final loss, steps, data report, output folder)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, Trainer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq
 
     from models.cslm.units import detect_units
+    from training.labelled_loss import LabelledLossTrainer
 
     device = resolve_device(recipe)
     precision = resolve_precision(recipe, device)
@@ -166,7 +184,8 @@ def train(recipe: Recipe) -> dict[str, Any]:
 
     if recipe.packing:
         capacity = recipe.pack_length or recipe.max_length
-        train_ds = PackedDataset(train_ex, train_ex.lengths().tolist(), capacity, seed=recipe.seed)
+        train_ds = PackedDataset(train_ex, train_ex.lengths().tolist(), capacity, seed=recipe.seed,
+                                 groups=train_ex.epochs())
         eval_ds = PackedDataset(eval_ex, eval_ex.lengths().tolist(), capacity, seed=recipe.seed) if eval_ex else None
         collator = PackedCollator(pad_id)
     else:
@@ -179,10 +198,12 @@ def train(recipe: Recipe) -> dict[str, Any]:
 
         callbacks.append(make_callback(recipe.harness_eval, recipe.output_dir, recipe.seed,
                                        lambda folder: write_cslm_defaults(recipe, folder)))
-    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                      data_collator=collator, processing_class=tokenizer, callbacks=callbacks)
+    trainer = LabelledLossTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                                  data_collator=collator, processing_class=tokenizer, callbacks=callbacks)
     resume = last_checkpoint(recipe)
     result = trainer.train(resume_from_checkpoint=resume)
+    report["seen"] = seen_by_source(train_ex, train_ds, trainer.state.global_step * args.per_device_train_batch_size
+                                    * args.gradient_accumulation_steps * args.world_size)
     model.config.use_cache = True  # the saved checkpoint generates with a KV cache
     trainer.save_model(recipe.output_dir)  # final weights + tokenizer: the folder the harness loads
     summary = {"stage": recipe.stage, "output_dir": recipe.output_dir, "resumed_from": resume,
@@ -201,6 +222,16 @@ def train(recipe: Recipe) -> dict[str, Any]:
             summary["harness_eval"] = rows
             (out / "train_summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return {**summary, "data_report": report}
+
+
+def seen_by_source(planned: PlannedExamples, rows_dataset, rows: int) -> dict[str, dict[str, int]]:
+    """Per source: the records, the draws training read, and how many distinct records they were (the Trainer
+    reads the planned rows in order, wrapping round when a run reads more than were planned)."""
+    import numpy as np
+
+    read = np.arange(rows) % len(rows_dataset)
+    positions = rows_dataset.positions(read.tolist()) if isinstance(rows_dataset, PackedDataset) else read
+    return planned.seen(positions)
 
 
 def write_cslm_defaults(recipe: Recipe, folder: str | Path) -> None:

@@ -9,7 +9,7 @@ import soundfile as sf
 
 from models.cslm.speech_tokenizer import SpeechTokenizer
 from training.cpt_data import BuildOptions, build_instruct, build_mt, build_speech_pairs, write_jsonl
-from training.dataset import draw, mix_counts
+from training.dataset import mix_counts
 from training.sources import TokenizerUnits, UnitsFile, hub_rows, speech_rows, table_rows
 from training.templates import Templates
 
@@ -114,6 +114,3 @@ def test_mixing_ratios():
     assert mix_counts([100, 100], [0.5, 0.5], None) == [100, 100]
     assert mix_counts([100, 10], [0.5, 0.5], None) == [10, 10]  # the scarce source is used once, no repeats
     assert mix_counts([100, 10], [0.8, 0.2], 100) == [80, 20]
-    import random
-    picks = draw(10, 25, random.Random(0))
-    assert len(picks) == 25 and all(picks.count(i) in (2, 3) for i in range(10))

@@ -83,6 +83,25 @@ def test_padded_layout_trains_too(tiny_merged, tmp_path):
     summary = train(load_recipe("tiny_cpu_cpt", [f"model={tiny_merged}", f"data=[{data}]", "packing=false",
                                                  f"output_dir={tmp_path / 'out'}", "max_steps=4",
                                                  "logging_steps=1", "save_steps=100"]))
-    assert summary["rows"] == summary["examples"] == 8 and summary["global_step"] == 4
+    # 4 steps x 4 rows read 16 examples: two planned epochs of the 8 records
+    assert summary["rows"] == summary["examples"] == 16 and summary["global_step"] == 4
     report = json.loads((tmp_path / "out" / "data_report.json").read_text())
-    assert report["train_examples"] == 8 and report["refused"] == {}
+    assert report["train_examples"] == 16 and report["epochs_planned"] == 2 and report["refused"] == {}
+
+
+def test_the_data_report_says_which_records_each_source_gave(tiny_merged, tmp_path):
+    """Two sources at 0.5/0.5, one four times the other: one mixed epoch draws a quarter of the big source, but
+    training that reads four epochs reaches every record of both (each epoch is a fresh draw)."""
+    records = mapping_records()
+    big = write(tmp_path / "big.jsonl", [{**r, "id": f"{r['id']}-{k}", "response": f"{r['response']} {k}"}
+                                         for k in range(4) for r in records])
+    small = write(tmp_path / "small.jsonl", records)
+    recipe = load_recipe("tiny_cpu_cpt", [f"model={tiny_merged}", f"data=[{{path: {big}, ratio: 0.5}}, "
+                                          f"{{path: {small}, ratio: 0.5}}]", "packing=false",
+                                          f"output_dir={tmp_path / 'out'}", "max_steps=16", "logging_steps=4",
+                                          "save_steps=100", "per_device_train_batch_size=4"])
+    train(recipe)
+    report = json.loads((tmp_path / "out" / "data_report.json").read_text())
+    assert report["mix"] == {str(big): 8, str(small): 8} and report["epochs_planned"] == 4
+    assert report["seen"][str(big)] == {"records": 32, "draws": 32, "distinct_seen": 32}
+    assert report["seen"][str(small)] == {"records": 8, "draws": 32, "distinct_seen": 8}
