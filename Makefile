@@ -56,12 +56,16 @@ codec: setup
 # the board (one row per checkpoint, the MT and interleaved-vs-full ablations, training curves): leaderboards/mini-cslm/.
 # About 65 minutes on 2 cores (measured 2026-12-03), plus 20 for the codec when $(CODEC_DIR) holds none (build-codec
 # alone: 19.5 min measured; `make codec` adds its evaluations): 85 in all, under the 90-minute budget.
-MINI_DIR ?= runs/mini-cslm
+# SEED picks the run (its own folder; the board shows every seed's run that exists, and their spread):
+# `make mini-cslm SEED=0` then `make mini-cslm SEED=1`.
+SEED ?= 0
+MINI_DIR ?= runs/mini-cslm-seed$(SEED)
 mini-cslm: setup
 	# the codec first, unless built (build-codec resumes; codec.json is written last, when it is complete)
 	test -f $(CODEC_DIR)/codec.json || OMP_NUM_THREADS=1 $(PY) -m training build-codec \
 		training/recipes/codec/codec_full.yaml output_dir=$(CODEC_DIR)
-	$(PY) -m training mini-cslm training/recipes/mini_cslm/mini_full.yaml output_dir=$(MINI_DIR) codec=$(CODEC_DIR)
+	$(PY) -m training mini-cslm training/recipes/mini_cslm/mini_full.yaml output_dir=$(MINI_DIR) codec=$(CODEC_DIR) \
+		seed=$(SEED) train.seed=$(SEED)
 	# the main page again, from its committed copies, so that it links the mini-CSLM board
 	$(PY) -m harness leaderboard build leaderboards/results --out leaderboards --copy-runs $(LB_PAGE)
 

@@ -27,8 +27,10 @@ class Model:
     languages: ClassVar[frozenset[str] | None] = None  # None: any language
     input_sample_rate: ClassVar[int] = 16000            # what transcribe() expects
     # Sample context an adapter needs besides audio/text (most need none): "id" (precomputed outputs are looked
-    # up by manifest id), "in_lang" (a cascade's ASR must know the question's language). Tasks pass them as
-    # keywords: ids=[...] to transcribe/synthesize, item_id= / in_lang= to respond (see sample_kwargs below).
+    # up by manifest id), "in_lang" (a cascade's ASR must know the question's language), "text" (the item's
+    # transcript: a cascade whose ASR is replaced by it measures its text LLM alone). Tasks pass them as
+    # keywords: ids=[...] to transcribe/synthesize, item_id= / in_lang= / question_text= to respond (see
+    # sample_kwargs below).
     wants: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, name: str, **options: Any):
@@ -73,7 +75,8 @@ def sample_kwargs(model: Any, items: list[Any]) -> dict[str, Any]:
 def respond_kwargs(model: Any, item: Any) -> dict[str, Any]:
     """Keywords for respond() on one manifest item, per the model's ``wants``."""
     wants = getattr(model, "wants", ())
-    return {**({"item_id": item.id} if "id" in wants else {}), **({"in_lang": item.lang} if "in_lang" in wants else {})}
+    return {**({"item_id": item.id} if "id" in wants else {}), **({"in_lang": item.lang} if "in_lang" in wants else {}),
+            **({"question_text": item.text} if "text" in wants else {})}
 
 
 def unknown_options(model: str, given: dict[str, Any], allowed: set[str]) -> None:

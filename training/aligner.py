@@ -8,6 +8,7 @@ that collapse to the transcript. In production the log-probabilities come from a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -151,3 +152,15 @@ class CTCEmissionModel:
         lp, frame_seconds = self.log_probs(samples)
         return word_times(words, [self.word_tokens(w) for w in words], lp, frame_seconds,
                           blank=self.blank, separator=self.separator)
+
+
+def read_word_times(path: str | Path) -> dict[str, list[WordTime]]:
+    """A word-times file (JSONL: {"id": ..., "words": [[word, start, end], ...]}) by id."""
+    import json
+
+    times = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            times[str(rec["id"])] = [WordTime(w, float(s), float(e)) for w, s, e in rec["words"]]
+    return times

@@ -93,8 +93,8 @@ def cmd_build_cpt(args) -> int:
 
 
 def cmd_build_sft(args) -> int:
-    from training.aligner import WordTime
-    from training.cpt_data import write_jsonl
+    from training.aligner import read_word_times
+    from training.cpt_data import record_aligner, write_jsonl
     from training.sft_data import SFTBuilder, SFTOptions
     from training.sources import table_rows
 
@@ -105,19 +105,13 @@ def cmd_build_sft(args) -> int:
     opts = SFTOptions(layout=args.layout, chunk_size=sizes, unit_format=args.unit_format,
                       with_question_text=not args.no_question_text, max_units=args.max_units)
     aligner, aligner_info = _aligner(args.aligner)
-    times = None
-    if args.word_times:
-        times = {}
-        for line in Path(args.word_times).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                times[str(rec["id"])] = [WordTime(w, float(s), float(e)) for w, s, e in rec["words"]]
+    times = read_word_times(args.word_times) if args.word_times else None
     builder = SFTBuilder(_units_source(args), aligner, times, opts, audio_dir=Path(args.manifest).parent)
     rows, problems = table_rows(args.manifest)
     _pretokenize(args, builder.utterances(rows))
     records, report = builder.build(rows, problems)
     write_jsonl(records, args.out, report)
-    _record_aligner(args.out, aligner_info if aligner else {"kind": "word-times-file", "path": args.word_times})
+    record_aligner(args.out, aligner_info if aligner else {"kind": "word-times-file", "path": args.word_times})
     _print_report(report)
     return 0 if records else 1
 
@@ -140,21 +134,13 @@ def _aligner(spec: str | None):
     return CTCEmissionModel(spec).align, {"kind": "ctc", "model": spec}
 
 
-def _record_aligner(out: str, info: dict) -> None:
-    """Add which aligner gave the word times to the build report written next to the output."""
-    rep = Path(out).with_name(Path(out).name + ".report.json")
-    data = json.loads(rep.read_text(encoding="utf-8"))
-    data["aligner"] = info
-    rep.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def cmd_merge_vocab(args) -> int:
     from training.vocab import DEFAULT_EXTRA_TOKENS, merge_vocab
 
     extra = tuple(args.extra_token) if args.extra_token is not None else DEFAULT_EXTRA_TOKENS
     info = merge_vocab(args.base, args.out, n_units=args.n_units, unit_format=args.unit_format,
                        extra_tokens=extra, pad_to_multiple_of=args.pad_to_multiple_of, seed=args.seed,
-                       init=args.init)
+                       init=args.init, centroids=args.centroids)
     print(json.dumps(info, indent=2, ensure_ascii=False))
     return 0
 
@@ -263,8 +249,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--extra-token", action="append", default=None,
                    help="added tokens besides units and <sosp>/<eosp>, repeatable (default: [question] and "
                         "[answer], the SFT tags the released sft.py adds)")
-    p.add_argument("--init", default="normal", choices=["normal", "mean"],
-                   help="new rows: N(mean, cov) of the old rows (default) or transformers' mean_resizing")
+    p.add_argument("--init", default="normal", choices=["normal", "mean", "centroids"],
+                   help="new rows: N(mean, cov) of the old rows (default), transformers' mean_resizing, or the "
+                        "unit rows from the speech tokenizer's k-means centroids (--centroids)")
+    p.add_argument("--centroids", default=None, help="with --init centroids: a .npy of n_units x dim centroids")
     p.add_argument("--pad-to-multiple-of", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_merge_vocab)

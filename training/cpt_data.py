@@ -206,3 +206,11 @@ def write_jsonl(records: list[dict], path: str | Path, report: Any | None = None
         rep = path.with_name(path.name + ".report.json")
         rep.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def record_aligner(out: str | Path, info: dict) -> None:
+    """Add which aligner gave the word times to the build report written next to the output."""
+    rep = Path(out).with_name(Path(out).name + ".report.json")
+    data = json.loads(rep.read_text(encoding="utf-8"))
+    data["aligner"] = info
+    rep.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -14,6 +14,10 @@ Initialisation of the new rows (``init``):
 - ``mean``: transformers' ``mean_resizing``, which scales the covariance by 1e-9: all new rows are
   (almost exactly) the mean row. Measured here: a tiny model then cannot separate the units within 100
   steps (first-token loss stays at ln 8 on an 8-way mapping), because they start identical.
+- ``centroids``: the unit rows come from the speech tokenizer's k-means centroids (``centroids``: a .npy of
+  n_units x dim), projected to the model width (their principal components; a seeded rotation when the
+  model is wider than the centroids' rank) and scaled so each row's distance from the existing rows' mean
+  is their mean distance: units that sound alike start close. The markers are drawn as ``normal``.
 The seed is fixed and recorded.
 """
 from __future__ import annotations
@@ -31,7 +35,9 @@ DEFAULT_EXTRA_TOKENS = (QUESTION_TAG, ANSWER_TAG)
 
 MERGE_INFO = "cslm_vocab.json"  # written next to the weights: what was added, where, and how it was initialised
 INITS = {"normal": "new rows ~ N(mean, covariance) of the existing rows (input embeddings and LM head)",
-         "mean": "transformers mean_resizing: new rows = mean of the existing rows (+ 1e-9-scaled noise)"}
+         "mean": "transformers mean_resizing: new rows = mean of the existing rows (+ 1e-9-scaled noise)",
+         "centroids": "unit rows = the codec's k-means centroids, projected to the model width (principal "
+                      "components) and scaled to the existing rows' spread; markers as normal"}
 
 
 def sample_like(rows, n: int, generator):
@@ -48,9 +54,30 @@ def sample_like(rows, n: int, generator):
     return mean + noise @ chol.T
 
 
+def rows_from_centroids(centroids, like, generator):
+    """Unit rows from k-means centroids (n x dim): projected to ``like``'s width and placed around ``like``'s mean
+    at its rows' mean distance from it."""
+    import torch
+
+    c = torch.as_tensor(centroids, dtype=torch.float32)
+    c = c - c.mean(0)
+    u, s, _ = torch.linalg.svd(c, full_matrices=False)
+    width = like.shape[1]
+    k = min(width, len(s))
+    proj = torch.zeros(len(c), width)
+    proj[:, :k] = u[:, :k] * s[:k]
+    if k < width:  # rotate so the empty dimensions are not always the last ones
+        q, _ = torch.linalg.qr(torch.randn(width, width, generator=generator))
+        proj = proj @ q
+    x = like.detach().float()
+    mean = x.mean(0)
+    spread = (x - mean).norm(dim=1).mean()
+    return mean + proj * (spread / proj.norm(dim=1, keepdim=True).clamp_min(1e-12))
+
+
 def merge_vocab(base: str, out_dir: str | Path, *, n_units: int = DEFAULT_UNITS, unit_format: str = "angle",
                 extra_tokens: tuple[str, ...] = DEFAULT_EXTRA_TOKENS, pad_to_multiple_of: int | None = None, seed: int = 0,
-                dtype: str = "auto", init: str = "normal") -> dict[str, Any]:
+                dtype: str = "auto", init: str = "normal", centroids: str | Path | None = None) -> dict[str, Any]:
     """Write ``base`` with the merged vocabulary to ``out_dir``; returns the merge summary."""
     import torch
     from tokenizers import AddedToken
@@ -58,6 +85,16 @@ def merge_vocab(base: str, out_dir: str | Path, *, n_units: int = DEFAULT_UNITS,
 
     if init not in INITS:
         raise ValueError(f"init must be one of {', '.join(INITS)} (got {init!r})")
+    if (init == "centroids") != (centroids is not None):
+        raise ValueError("init=centroids needs centroids= (the codec's centroids.npy), and centroids= needs "
+                         "init=centroids")
+    if centroids is not None:
+        import numpy as np
+
+        table = np.load(centroids)
+        if table.ndim != 2 or table.shape[0] != n_units:
+            raise ValueError(f"{centroids}: {table.shape} centroids for {n_units} units; give the codec whose "
+                             f"units these are (n_units = its number of codes)")
     if unit_format not in UNIT_FORMATS:
         raise ValueError(f"unknown unit format {unit_format!r}; known: {', '.join(UNIT_FORMATS)}")
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -83,7 +120,7 @@ def merge_vocab(base: str, out_dir: str | Path, *, n_units: int = DEFAULT_UNITS,
     model.resize_token_embeddings(len(tokenizer), pad_to_multiple_of=pad_to_multiple_of,
                                   mean_resizing=init == "mean")
     new_rows = model.get_input_embeddings().weight.shape[0]
-    if init == "normal":
+    if init in ("normal", "centroids"):
         generator = torch.Generator().manual_seed(seed)
         matrices = [model.get_input_embeddings().weight]
         head = model.get_output_embeddings()
@@ -92,6 +129,9 @@ def merge_vocab(base: str, out_dir: str | Path, *, n_units: int = DEFAULT_UNITS,
         for weight in matrices:
             with torch.no_grad():
                 weight[old_rows:] = sample_like(weight[:old_rows], new_rows - old_rows, generator).to(weight.dtype)
+                if init == "centroids":
+                    lo = units.offset
+                    weight[lo:lo + n_units] = rows_from_centroids(table, weight[:old_rows], generator).to(weight.dtype)
     # The config's vocab_size follows the embedding; eos/pad ids are unchanged (new tokens come last).
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -102,7 +142,7 @@ def merge_vocab(base: str, out_dir: str | Path, *, n_units: int = DEFAULT_UNITS,
         "embedding_rows_before": old_rows, "embedding_rows_after": new_rows,
         "added_markers": markers, "unit_format": unit_format, "unit_token_0": fmt.format(0),
         "n_units": n_units, "unit_offset": units.offset,
-        "init": INITS[init],
+        "init": INITS[init], **({"centroids": str(centroids)} if centroids is not None else {}),
         "seed": seed,
     }
     (out / MERGE_INFO).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -141,11 +141,14 @@ class LatencyTask(Task):
                     value = float(np.mean(values)) if values else None
                 else:
                     value = _percentile(with_failures, int(how[1:]))
+                scored = np.asarray(values, dtype=np.float64)
                 metrics.append({"name": name, "lang": lang, "aggregation": how, "unit": unit, "value": value,
-                                "ci95": None, "n": len(values) + (system if how != "mean" else 0),
+                                "ci95": _interval(scored if how == "mean" else with_failures, how, self.options),
+                                "n": len(values) + (system if how != "mean" else 0),
                                 "coverage": coverage(len(values), system, measurement),
-                                "scored_only": {"value": _percentile(np.asarray(values, dtype=np.float64), int(how[1:]))
-                                                if how != "mean" else value, "n": len(values)},
+                                "scored_only": {"value": _percentile(scored, int(how[1:]))
+                                                if how != "mean" else value, "n": len(values),
+                                                "ci95": _interval(scored, how, self.options)},
                                 "failure_rule": RULES["latency"],
                                 "headline": how == "p50" and name in ("tokens_before_first_audio", "first_audio_s")})
         chain = (self.model.describe().get("generation") or {}).get("chain")
@@ -153,6 +156,27 @@ class LatencyTask(Task):
                             "first_audio_sources": sorted({r["first_audio_source"] for r in ok}),
                             "definitions": __doc__.split("Definitions")[1].split("Warm-up")[0].strip()}}
         return {"metrics": metrics, "samples": samples, "info": info}
+
+
+def _interval(values: np.ndarray, how: str, options) -> list[float] | None:
+    """Percentile-bootstrap 95 % interval of the p50 / p95 / mean over requests (resampled with replacement,
+    seeded as the other tasks' intervals); None without resamples, without values, or when a bound reaches a
+    failure's +inf (more than 2.5 % of the resampled figures fall on a request that never produced audio)."""
+    resamples = getattr(options, "bootstrap_resamples", 0)
+    if not resamples or not len(values):
+        return None
+    rng = np.random.default_rng(getattr(options, "seed", 0))
+    draws = np.sort(values[rng.integers(0, len(values), size=(resamples, len(values)))], axis=1)
+    if how == "mean":
+        stats = draws.mean(axis=1)
+    else:  # numpy's linear percentile per resample, +inf where it reaches a failure (as _percentile's None)
+        h = (len(values) - 1) * int(how[1:]) / 100.0
+        lo, frac = int(np.floor(h)), h - np.floor(h)
+        low, high = draws[:, lo], draws[:, min(lo + 1, len(values) - 1)]
+        with np.errstate(invalid="ignore"):
+            stats = np.where(np.isfinite(low) & (np.isfinite(high) | (frac == 0)), low + frac * (high - low), np.inf)
+    bounds = np.quantile(stats, [0.025, 0.975], method="inverted_cdf" if np.isinf(stats).any() else "linear")
+    return [float(b) for b in bounds] if np.isfinite(bounds).all() else None
 
 
 def _percentile(values: np.ndarray, q: int) -> float | None:

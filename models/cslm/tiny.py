@@ -44,15 +44,33 @@ DEFAULT_CORPUS = [
 ]
 
 
+# CJK ideographs (and compatibility ideographs): each is pre-tokenized alone, see build_tokenizer
+CJK_CHAR = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+
+
 def build_tokenizer(corpus: list[str] | None = None, unit_format: str = "angle", n_units: int = DEFAULT_UNITS,
                     vocab_size: int = 1000):
-    """A byte-level BPE tokenizer trained on ``corpus`` plus the special, span and unit tokens."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    """A byte-level BPE tokenizer trained on ``corpus`` plus the special, span and unit tokens.
+
+    Chinese is split per character before BPE (each ideograph its own pre-token, so merges stop at one
+    character): Chinese text has no spaces, and BPE left free merges whole clauses of a small corpus into one
+    token (星期六去了悉尼), which a sentence outside that corpus never contains."""
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     specials = [BOS, EOS, EOT, PAD, *HEADER_TOKENS]
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(CJK_CHAR), behavior="isolated"),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
@@ -74,10 +92,11 @@ def build_tokenizer(corpus: list[str] | None = None, unit_format: str = "angle",
 
 def build_tiny_cslm(out_dir: str | Path, corpus: list[str] | None = None, unit_format: str = "angle",
                     n_units: int = DEFAULT_UNITS, seed: int = 0, hidden: int = 64, layers: int = 2,
-                    vocab_size: int = 1000) -> Path:
+                    vocab_size: int = 1000, tied: bool = False) -> Path:
     """Write tokenizer + random tiny Llama (hidden 64, 2 layers, 4 heads, MLP 128) to ``out_dir``.
 
-    With ``n_units=0`` it is a text-only model: the stand-in for Llama-3.1-8B-Instruct before merge-vocab."""
+    With ``n_units=0`` it is a text-only model: the stand-in for Llama-3.1-8B-Instruct before merge-vocab.
+    ``tied``: the LM head shares the input embeddings (Llama-3.1-8B does not; a small model may gain)."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
@@ -89,7 +108,7 @@ def build_tiny_cslm(out_dir: str | Path, corpus: list[str] | None = None, unit_f
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
                          num_attention_heads=4, num_key_value_heads=4, intermediate_size=2 * hidden,
                          max_position_embeddings=4096, bos_token_id=ids[BOS], eos_token_id=[ids[EOT], ids[EOS]],
-                         pad_token_id=ids[PAD], tie_word_embeddings=False)
+                         pad_token_id=ids[PAD], tie_word_embeddings=tied)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     model.generation_config = GenerationConfig(bos_token_id=ids[BOS], eos_token_id=[ids[EOT], ids[EOS]],

@@ -178,7 +178,7 @@ def test_headline_keys_name_channel_metric_and_language():
                            {"name": "ref_wer", "channel": "text", "lang": "en", "headline": False, "value": 0.4},
                            {"name": "cer", "lang": "zh", "headline": True, "value": 0.1}]}
     assert headline(results) == {"text/ref_wer_en": 0.5, "cer_zh": 0.1}
-    assert {r.checkpoint for r in PLAN} == {"init", "merged", "cpt", "sft", "sft-full", "sft-nomt"}
+    assert {r.checkpoint for r in PLAN} == {"init", "merged", "cpt", "sft", "sft-full", "sft-nomt", "cascade", "stage0"}
 
 
 def _metric(out: Path, checkpoint: str, run: str, key: str) -> float:
@@ -202,7 +202,11 @@ def test_mini_ci_recipe_end_to_end_learns(tmp_path_factory):
 
     log = json.loads((out / "steps.json").read_text())
     names = [e["step"] for e in log["steps"]]
-    assert names[:7] == ["world", "eval-data", "base-init", "text-data", "stage0-text", "merge-vocab", "merge-init"]
+    assert names[:8] == ["world-text", "world", "eval-data", "base-init", "text-data", "stage0-text", "merge-vocab",
+                         "merge-init"]
+    # stage 0 reads text only: it started before the speech of the world was done
+    at = {e["step"]: e for e in log["steps"]}
+    assert at["stage0-text"]["started_at"] < at["world"]["finished_at"]
     assert {"cpt", "sft-interleaved", "sft-full", "cpt-nomt", "sft-nomt", "eval:sft/latency"} <= set(names)
     assert all(e["status"] == "ran" for e in log["steps"]), log
     # merge-vocab added exactly the codec's units (64), not CosyVoice's 4096
@@ -268,6 +272,25 @@ def test_mini_ci_recipe_end_to_end_learns(tmp_path_factory):
     assert [v["value"] for v in verdicts] == pytest.approx([wer, match, ratio])
     assert [v["met"] for v in verdicts] == [wer <= 0.2, match >= 0.8, ratio >= 2.5]
     assert "## Targets" in page and f"| ASR en WER (`cpt/asr-en wer_en`) | ≤ 20.0 % | {100 * wer:.1f} % |" in page
+    # The cascade (bundled Whisper -> the stage-0 model -> the world's voices) on the same questions, and the
+    # stage-0 model reading their transcripts (its own text QA: the ceiling of the spoken figure), on the board
+    # with 95 % intervals; the cascade's latency on the CSLM's items, with its timing events
+    cascade = json.loads((out / "results" / "cascade" / "qa-en" / "results.json").read_text())
+    assert cascade["model"]["id"] == "cascade: whisper + stage-0 LLM + piper/espeak"
+    assert cascade["model"]["llm"] == f"hf:{out / 'base'}" and cascade["counts"]["samples"] == 8
+    ceiling = json.loads((out / "results" / "stage0" / "qa-en" / "results.json").read_text())
+    assert ceiling["model"]["parts"]["asr"]["id"] == "reference"
+    for results in (cascade, ceiling):
+        exact = next(m for m in results["metrics"] if m["name"] == "ref_exact_match" and m["channel"] == "text")
+        assert exact["ci95"][0] <= exact["value"] <= exact["ci95"][1], exact
+    timed = {ckpt: [json.loads(line) for line in (out / "results" / ckpt / "latency" / "samples.jsonl").open()]
+             for ckpt in ("cascade", "sft")}
+    assert [r["id"] for r in timed["cascade"]] == [r["id"] for r in timed["sft"]]
+    for row in timed["cascade"]:  # an empty answer of the 60-step text model is a failure, not a timing
+        assert row["status"] == "failed" or 0 < row["first_text_token_s"] <= row["first_audio_s"], row
+    for label in ("cascade: whisper + stage-0 LLM + piper/espeak", "stage-0 LLM on the question text (no ASR)"):
+        assert f"| {label}" in page, label
+    assert "## Latency: cascade against the CSLM" in page and "## Spoken QA against the cascade" in page
     for path in board.rglob("*"):
         if path.suffix in (".md", ".json", ".jsonl", ".csv", ".html"):
             assert str(out.parent) not in path.read_text(encoding="utf-8"), path

@@ -47,6 +47,36 @@ def test_embedding_rows_resized_and_initialised_like_existing_rows(tiny_base, ti
         assert torch.cdist(added[:50], added[:50]).fill_diagonal_(1).min() > 0.1 * old.std().item()
 
 
+def test_unit_rows_from_codec_centroids_keep_their_geometry(tiny_base, tmp_path):
+    """init=centroids: units whose centroids are close start close (in both matrices), at the text rows' spread."""
+    rng = np.random.default_rng(0)
+    n_units = 64
+    centres = rng.standard_normal((n_units, 32)).astype(np.float32)
+    centres[1] = centres[0] + 0.01  # units 0 and 1 sound alike
+    np.save(tmp_path / "centroids.npy", centres)
+    merge_vocab(str(tiny_base), tmp_path / "m", n_units=n_units, init="centroids", centroids=tmp_path / "centroids.npy")
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "m")
+    units = detect_units(AutoTokenizer.from_pretrained(tmp_path / "m"), n_units=n_units)
+    base = AutoModelForCausalLM.from_pretrained(tiny_base)
+    n_old = base.get_input_embeddings().weight.shape[0]
+    for get in ("get_input_embeddings", "get_output_embeddings"):
+        w = getattr(model, get)().weight.detach()
+        rows, old = w[units.offset:units.offset + n_units], w[:n_old]
+        d = torch.cdist(rows, rows).fill_diagonal_(float("inf"))
+        assert d[0].argmin().item() == 1 and d[0, 1] < 0.1 * d[0].sort().values[1]
+        spread = (old - old.mean(0)).norm(dim=1).mean()
+        assert (rows - old.mean(0)).norm(dim=1).mean().item() == pytest.approx(spread.item(), rel=1e-3)
+    assert "centroids" in json.loads((tmp_path / "m" / MERGE_INFO).read_text())["init"]
+    with pytest.raises(ValueError, match="64 units"):
+        merge_vocab(str(tiny_base), tmp_path / "x", n_units=64, init="centroids",
+                    centroids=_save(tmp_path / "bad.npy", centres[:10]))
+
+
+def _save(path, array):
+    np.save(path, array)
+    return path
+
+
 def test_refuses_a_partial_unit_block(tiny_base, tmp_path):
     tok = AutoTokenizer.from_pretrained(tiny_base)
     tok.add_tokens(["<0>", "<1>"])

@@ -1,17 +1,21 @@
 """What the mini-CSLM steps read and write besides checkpoints: the world, the stage-0 tokenizer corpus, the
-training data (through the project's own ``python -m training`` commands) and the held-out harness manifests."""
+training data (through the builders that ``python -m training build-cpt`` / ``build-sft`` run), the tokens
+report and the held-out harness manifests."""
 from __future__ import annotations
 
 import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from training.mini_cslm.recipe import MiniRecipe
+from models.cslm.parsing import ANSWER_TAG, QUESTION_TAG
 from training.world.world import PROFILE
+
+if TYPE_CHECKING:  # the recipe module reads the probes, which read this module
+    from training.mini_cslm.recipe import MiniRecipe
 
 TRAINING_DIR = Path(__file__).resolve().parents[1]
 PROMPT_FILES = (TRAINING_DIR / "templates.yaml", TRAINING_DIR.parent / "models" / "cslm" / "prompts.yaml")
@@ -31,22 +35,14 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     tmp.replace(path)
 
 
-def run_cli(argv: list[str]) -> None:
-    """One ``python -m training`` command, in process; a non-zero exit stops the pipeline, naming it."""
-    from training.cli import main
-
-    code = main(argv)
-    if code:
-        raise RuntimeError(f"python -m training {' '.join(argv)} exited with {code}")
-
-
 # -- world --------------------------------------------------------------------------------------------
-def build_world(recipe: MiniRecipe, folder: Path, progress: bool) -> None:
+def build_world(recipe: MiniRecipe, folder: Path, progress: bool, text_only: bool = False) -> None:
+    """The world folder; ``text_only``: its text and text manifests only (what stage 0 reads), in seconds."""
     from training.world.build import build_world_folder
     from training.world.recipe import load_world_recipe
 
     overrides = [f"{k}={json.dumps(v)}" for k, v in recipe.world.items()] + [f"output_dir={folder}"]
-    build_world_folder(load_world_recipe(recipe.world_recipe, overrides), progress=progress)
+    build_world_folder(load_world_recipe(recipe.world_recipe, overrides), progress=progress, text_only=text_only)
 
 
 def _strings(node: Any) -> list[str]:
@@ -59,23 +55,110 @@ def _strings(node: Any) -> list[str]:
     return []
 
 
-def text_corpus(world: Path) -> list[str]:
-    """Lines the stage-0 BPE tokenizer learns from: every sentence and QA turn of the world (en + zh) and the
-    prompts the CPT/SFT records and the harness use, so a word or an instruction is a few tokens."""
-    lines = [r["text"] for r in read_jsonl(world / "sentences.jsonl")]
-    lines += [r[k] for r in read_jsonl(world / "qa.jsonl") for k in ("question", "answer", "context") if r.get(k)]
+# How often each scaffold segment enters the BPE corpus: the chat template's system block and role names and
+# the instruction strings are in every record but would be in the corpus once, tokenized almost byte by byte
+# (an English ASR record was 163 tokens for 8 target tokens).
+SCAFFOLD_REPEATS = 50
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}|<sosp>|<eosp>")
+
+
+def scaffold_segments() -> list[str]:
+    """The text every record carries besides its content, as the tokenizer sees it (cut at special tokens and
+    placeholders): the chat template's scaffold (system block, role names) and the prompt templates'
+    instructions and connecting words."""
+    from models.cslm.tiny import build_tokenizer
+
+    segments = []
     for path in PROMPT_FILES:
         for text in _strings(yaml.safe_load(path.read_text(encoding="utf-8"))):
-            lines.append(re.sub(r"\{[a-z_]+\}|<sosp>|<eosp>", " ", text).strip())
+            segments += _PLACEHOLDER.split(text)
+    tokenizer = build_tokenizer(n_units=0, vocab_size=300)  # only its chat template and special tokens are used
+    chat = tokenizer.apply_chat_template([{"role": "user", "content": "\0"}, {"role": "assistant", "content": "\0"}],
+                                         tokenize=False, add_generation_prompt=True)
+    specials = "|".join(re.escape(t) for t in tokenizer.all_special_tokens)
+    segments += re.split(f"{specials}|\0", chat)
+    segments += [QUESTION_TAG, ANSWER_TAG]  # before every SFT answer
+    return [seg for seg in dict.fromkeys(segments) if seg]
+
+
+def text_corpus(world: Path) -> list[str]:
+    """Lines the stage-0 BPE tokenizer learns from: the TRAINING split's sentences and QA turns (en + zh; a
+    held-out sentence never reaches the tokenizer) and the scaffold every record carries, weighted
+    (``scaffold_segments`` x ``SCAFFOLD_REPEATS``), so a word or an instruction is a few tokens."""
+    lines = [r["text"] for r in read_jsonl(world / "sentences.jsonl") if r["split"] == "train"]
+    lines += [r[k] for r in read_jsonl(world / "qa.jsonl") if r["split"] == "train"
+              for k in ("question", "answer", "context") if r.get(k)]
+    lines += scaffold_segments() * SCAFFOLD_REPEATS
     return [line for line in lines if line]
 
 
+def _split_texts(world: Path, split: str) -> dict[str, list[str]]:
+    """The world's sentences and QA turns of one split, by language."""
+    out: dict[str, list[str]] = {}
+    for r in read_jsonl(world / "sentences.jsonl"):
+        if (r["split"] == "train") == (split == "train"):
+            out.setdefault(r["lang"], []).append(r["text"])
+    for r in read_jsonl(world / "qa.jsonl"):
+        if (r["split"] == "train") == (split == "train"):
+            out.setdefault(r["lang"], []).extend(r[k] for k in ("question", "answer") if r.get(k))
+    return out
+
+
+def tokens_report(tokenizer_dir: Path, world: Path, data: Path, sample: int = 300) -> dict[str, Any]:
+    """What the stage-0 tokenizer makes of the data: per language, the held-out strings holding a token that no
+    training string has (the model could never have learnt to write it); per record kind (data/<kind>.jsonl),
+    tokens per record, target tokens (labels) per record and the rest (chat scaffold, prompt, input)."""
+    from transformers import AutoTokenizer
+
+    from training.chat import IGNORE, ChatEncoder, RecordError
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    coverage = {}
+    train, heldout = _split_texts(world, "train"), _split_texts(world, "heldout")
+    for lang, texts in sorted(heldout.items()):
+        known = {t for text in train.get(lang, []) for t in tokenizer(text, add_special_tokens=False).input_ids}
+        unknown = [text for text in texts
+                   if any(t not in known for t in tokenizer(text, add_special_tokens=False).input_ids)]
+        coverage[lang] = {"heldout_strings": len(texts), "with_unseen_token": len(unknown),
+                          "examples": unknown[:5]}
+    encoder = ChatEncoder(tokenizer, max_length=100_000)
+    kinds = {}
+    for path in sorted(data.glob("*.jsonl")):
+        records = [r for r in read_jsonl(path)[:sample] if "prompt" in r and "response" in r]
+        encoded = []
+        for r in records:
+            try:
+                encoded.append(encoder.encode(r))
+            except RecordError:
+                continue
+        if encoded:
+            total = sum(len(e["input_ids"]) for e in encoded)
+            target = sum(sum(t != IGNORE for t in e["labels"]) for e in encoded)
+            kinds[path.stem] = {"records": len(encoded), "tokens_per_record": round(total / len(encoded), 1),
+                                "target_tokens_per_record": round(target / len(encoded), 1),
+                                "other_tokens_per_record": round((total - target) / len(encoded), 1)}
+    return {"tokenizer": str(tokenizer_dir), "vocabulary": len(tokenizer), "heldout_coverage": coverage,
+            "per_kind": kinds}
+
+
 # -- training data ------------------------------------------------------------------------------------
+def _write(records: list[dict], report, out: Path) -> None:
+    """Write a builder's records and report; a builder that kept nothing stops the pipeline, naming the file."""
+    from training.cpt_data import write_jsonl
+
+    write_jsonl(records, out, report)
+    if not records:
+        raise RuntimeError(f"{out}: no record built ({report.summary()}); see {out.name}.report.json")
+
+
 def build_text_data(world: Path, data: Path) -> None:
     """Stage-0 and CPT text data: MT both directions, and the world's QA as instructions (en + zh)."""
-    run_cli(["build-cpt", "mt", "--manifest", str(world / "mt-train.jsonl"), "--out", str(data / "mt.jsonl")])
-    run_cli(["build-cpt", "instruct", "--manifest", str(world / "instruct-train.jsonl"), "--lang", "en",
-             "--out", str(data / "instruct.jsonl")])
+    from training.cpt_data import build_instruct, build_mt
+    from training.sources import table_rows
+    from training.templates import Templates
+
+    _write(*build_mt(*table_rows(world / "mt-train.jsonl"), Templates.load()), data / "mt.jsonl")
+    _write(*build_instruct(*table_rows(world / "instruct-train.jsonl"), "en"), data / "instruct.jsonl")
 
 
 def speech_manifest(world: Path, lang: str, out: Path) -> int:
@@ -101,12 +184,18 @@ def speech_manifest(world: Path, lang: str, out: Path) -> int:
 
 def build_speech_data(world: Path, data: Path, codec: str, cache: Path) -> None:
     """CPT speech data: ASR and TTS, English and Chinese, units from the codec."""
+    from models.cslm.speech_tokenizer import SpeechTokenizer
+    from training.cpt_data import build_speech_pairs
+    from training.sources import TokenizerUnits, speech_rows
+    from training.templates import Templates
+
+    units, templates = TokenizerUnits(SpeechTokenizer(codec, cache_dir=cache)), Templates.load()
     for lang in LANGS:
         speech_manifest(world, lang, data / f"speech-{lang}-train.jsonl")
     for kind in ("asr", "tts"):
         for lang in LANGS:
-            run_cli(["build-cpt", kind, "--manifest", str(data / f"speech-{lang}-train.jsonl"), "--lang", lang,
-                     "--speech-tokenizer", codec, "--units-cache", str(cache), "--out", str(data / f"{kind}-{lang}.jsonl")])
+            rows, problems = speech_rows(data / f"speech-{lang}-train.jsonl", lang)
+            _write(*build_speech_pairs(kind, rows, problems, units, templates), data / f"{kind}-{lang}.jsonl")
 
 
 def sft_dialogues(world: Path, out: Path, cross_items: int) -> int:
@@ -160,15 +249,23 @@ def word_times(manifest: Path, out: Path) -> dict[str, int]:
 
 
 def build_sft_data(recipe: MiniRecipe, world: Path, data: Path, cache: Path) -> None:
+    from models.cslm.speech_tokenizer import SpeechTokenizer
+    from training.aligner import read_word_times
+    from training.cpt_data import record_aligner
+    from training.sft_data import SFTBuilder, SFTOptions
+    from training.sources import TokenizerUnits, table_rows
+
     manifest = data / "dialogues-sft.jsonl"
     sft_dialogues(world, manifest, recipe.sft_cross_items)
     word_times(manifest, data / "word-times.jsonl")
+    times = read_word_times(data / "word-times.jsonl")
+    units = TokenizerUnits(SpeechTokenizer(recipe.codec, cache_dir=cache))
     for layout in ("interleaved", "full"):
-        run_cli(["build-sft", "--manifest", str(manifest), "--word-times", str(data / "word-times.jsonl"),
-                 "--layout", layout,
-                 "--chunk-size", f"en={recipe.chunk_size_en}", "--chunk-size", f"zh={recipe.chunk_size_zh}",
-                 "--speech-tokenizer", recipe.codec, "--units-cache", str(cache),
-                 "--out", str(data / f"sft-{layout}.jsonl")])
+        opts = SFTOptions(layout=layout, chunk_size={"en": recipe.chunk_size_en, "zh": recipe.chunk_size_zh})
+        builder = SFTBuilder(units, None, times, opts, audio_dir=manifest.parent)
+        out = data / f"sft-{layout}.jsonl"
+        _write(*builder.build(*table_rows(manifest)), out)
+        record_aligner(out, {"kind": "word-times-file", "path": str(data / "word-times.jsonl")})
 
 
 def sources(data: Path, names: list[str], mix: dict | None = None) -> list[dict]:

@@ -25,10 +25,11 @@ from functools import partial
 from pathlib import Path
 
 from training.mini_cslm import data as D
-from training.mini_cslm.evals import CHECKPOINTS, curve_block, plan, run_one, summarize
+from training.mini_cslm.evals import MADE_BY, curve_block, plan, run_one, summarize
 from training.mini_cslm.recipe import MiniRecipe
 from training.mini_cslm.report import build_board
 from training.mini_cslm.steps import Step, Steps
+from training.world.build import TEXT_REPORT
 
 log = logging.getLogger("training.mini_cslm")
 DONE = "train_summary.json"  # the trainer writes it last
@@ -48,8 +49,11 @@ def _train_on(recipe: MiniRecipe, block: str, stage: str, model: Path, out: Path
     _train(recipe, block, stage, model, out, D.sources(data, names, mix), curves)
 
 
-def _merge(base: Path, out: Path, units: int, seed: int) -> None:
-    D.run_cli(["merge-vocab", "--base", str(base), "--out", str(out), "--n-units", str(units), "--seed", str(seed)])
+def _merge(base: Path, out: Path, units: int, seed: int, unit_init: str, codec: str) -> None:
+    from training.vocab import merge_vocab
+
+    centroids = Path(codec) / "centroids.npy" if unit_init == "centroids" else None
+    merge_vocab(str(base), out, n_units=units, seed=seed, init=unit_init, centroids=centroids)
 
 
 def pipeline_steps(recipe: MiniRecipe, out: Path, progress: bool) -> list[Step]:
@@ -68,39 +72,50 @@ def pipeline_steps(recipe: MiniRecipe, out: Path, progress: bool) -> list[Step]:
             _train_on, recipe, block, stage or block, out / model, out / folder, data, names, mix,
             curves(curve) if curve else None), after)
 
+    sft_mix = recipe.sft_mix or None
+
+    def sft(layout: str) -> list[str]:  # the spoken dialogues, and the text instructions when the mix names them
+        return [f"sft-{layout}.jsonl", *(["instruct.jsonl"] if "instruct" in recipe.sft_mix else [])]
+
     steps = [
-        Step("world", world / "report.json", partial(D.build_world, recipe, world, progress)),
+        # the world's text first (seconds): stage 0 reads only text and starts while the speech is synthesized
+        Step("world-text", world / TEXT_REPORT, partial(D.build_world, recipe, world, progress, True)),
+        Step("world", world / "report.json", partial(D.build_world, recipe, world, progress), ("world-text",)),
         Step("eval-data", out / "eval" / "sets.json", partial(D.eval_manifests, world, out / "eval"), ("world",)),
-        Step("base-init", out / "base-init" / "model.safetensors", partial(_base_init, recipe, world, out), ("world",)),
-        Step("text-data", data / "instruct.jsonl.report.json", partial(D.build_text_data, world, data), ("world",)),
+        Step("base-init", out / "base-init" / "model.safetensors", partial(_base_init, recipe, world, out),
+             ("world-text",)),
+        Step("text-data", data / "instruct.jsonl.report.json", partial(D.build_text_data, world, data), ("world-text",)),
         train("stage0-text", "base", "stage0", "base-init", ["instruct.jsonl", "mt.jsonl"], ("base-init", "text-data"),
               recipe.stage0_mix, stage="text"),
         Step("merge-vocab", out / "merged" / "cslm_vocab.json",
-             partial(_merge, out / "base", out / "merged", recipe.codes(), recipe.seed), ("stage0-text",)),
+             partial(_merge, out / "base", out / "merged", recipe.codes(), recipe.seed, recipe.unit_init, codec),
+             ("stage0-text",)),
         Step("merge-init", out / "init" / "cslm_vocab.json",  # the untrained baseline
-             partial(_merge, out / "base-init", out / "init", recipe.codes(), recipe.seed), ("base-init",)),
+             partial(_merge, out / "base-init", out / "init", recipe.codes(), recipe.seed, recipe.unit_init, codec),
+             ("base-init",)),
         Step("cpt-data", data / "tts-zh.jsonl.report.json", partial(D.build_speech_data, world, data, codec, cache),
              ("world",)),
         train("cpt", "cpt", "cpt", "merged", [*speech, "mt.jsonl", "instruct.jsonl"],
               ("merge-vocab", "cpt-data", "text-data", "eval-data"), recipe.cpt_mix, curve="cpt"),
         Step("sft-data", data / "sft-full.jsonl.report.json", partial(D.build_sft_data, recipe, world, data, cache),
              ("world",)),
-        train("sft-interleaved", "sft-interleaved", "sft", "cpt", ["sft-interleaved.jsonl"], ("cpt", "sft-data"), curve="sft"),
+        train("sft-interleaved", "sft-interleaved", "sft", "cpt", sft("interleaved"), ("cpt", "sft-data"), sft_mix,
+              curve="sft"),
+        # what the tokenizer makes of the data: held-out coverage, tokens per record by kind (data/tokens_report.json)
+        Step("tokens-report", data / TOKENS_REPORT, partial(_tokens_report, out), ("merge-vocab", "cpt-data", "sft-data")),
     ]
     if recipe.ablations:
         steps += [
             train("cpt-nomt", "cpt-nomt", "cpt", "merged", [*speech, "instruct.jsonl"], ("merge-vocab", "cpt-data", "text-data"),
                   recipe.cpt_mix),
-            train("sft-full", "sft-full", "sft", "cpt", ["sft-full.jsonl"], ("cpt", "sft-data")),
-            train("sft-nomt", "sft-nomt", "sft", "cpt-nomt", ["sft-interleaved.jsonl"], ("cpt-nomt", "sft-data")),
+            train("sft-full", "sft-full", "sft", "cpt", sft("full"), ("cpt", "sft-data"), sft_mix),
+            train("sft-nomt", "sft-nomt", "sft", "cpt-nomt", sft("interleaved"), ("cpt-nomt", "sft-data"), sft_mix),
         ]
-    # the step that writes each evaluated checkpoint: the training step named as its folder, or the merges
-    made_by = {**CHECKPOINTS, "merged": "merge-vocab", "init": "merge-init"}
     for run in plan(recipe.ablations, recipe.eval_runs):
         # one evaluation that cannot run (e.g. BELLE not found) is recorded and leaves the others
         steps.append(Step(f"eval:{run.checkpoint}/{run.name}", out / "results" / run.checkpoint / run.name / "results.json",
                           partial(run_one, run, out, codec, recipe.eval_limit, recipe.eval_max_new_tokens, progress),
-                          ("eval-data", made_by[run.checkpoint]), keep_going=True))
+                          ("eval-data", MADE_BY[run.checkpoint]), keep_going=True))
     return steps
 
 
@@ -123,8 +138,16 @@ def run_pipeline(recipe: MiniRecipe, progress: bool = True) -> dict:
             "seconds_all_runs": timing["seconds_all_runs"], "board": board, "failed": failed}
 
 
+TOKENS_REPORT = "tokens_report.json"
+
+
+def _tokens_report(out: Path) -> None:
+    report = D.tokens_report(out / "merged", out / "world", out / "data")
+    (out / "data" / TOKENS_REPORT).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def _base_init(recipe: MiniRecipe, world: Path, out: Path) -> None:
     from training.tiny_base import build_tiny_base
 
     build_tiny_base(out / "base-init", D.text_corpus(world), hidden=recipe.base_hidden, layers=recipe.base_layers,
-                    seed=recipe.seed, vocab_size=recipe.base_vocab_size)
+                    seed=recipe.seed, vocab_size=recipe.base_vocab_size, tied=recipe.base_tied)

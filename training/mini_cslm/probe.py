@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from training.mini_cslm import data as D
-from training.mini_cslm.evals import CHECKPOINTS, EvalRun, headline, run_one
+from training.mini_cslm.evals import CSLM_CHECKPOINTS, EvalRun, headline, run_one
 from training.mini_cslm.recipe import CPT_KINDS, MiniRecipe
 from training.mini_cslm.steps import Step, Steps
 from training.recipe import RecipeError
@@ -39,7 +39,7 @@ SOURCES = {"asr": ["asr-en.jsonl", "asr-zh.jsonl"], "tts": ["tts-en.jsonl", "tts
 @dataclass(frozen=True)
 class Probe:
     name: str
-    start: str                    # a pipeline checkpoint (evals.CHECKPOINTS key: merged, cpt, ...)
+    start: str                    # a CSLM checkpoint of the pipeline (evals.CSLM_CHECKPOINTS key: merged, cpt, ...)
     mix: dict                     # CPT kind -> share
     max_steps: int
     save_steps: int = 100000      # curve points (with ``curves``); none by default
@@ -65,8 +65,8 @@ def parse_probes(block: dict, where: str) -> dict[str, Probe]:
         unknown = sorted(set(spec) - {"start", "mix", "max_steps", "save_steps", "curves", "evals", "langs"})
         if unknown:
             raise RecipeError(f"{at}: unknown key(s) {', '.join(unknown)}")
-        if spec.get("start") not in CHECKPOINTS:
-            raise RecipeError(f"{at}.start must be one of {', '.join(CHECKPOINTS)}, got {spec.get('start')!r}")
+        if spec.get("start") not in CSLM_CHECKPOINTS:
+            raise RecipeError(f"{at}.start must be one of {', '.join(CSLM_CHECKPOINTS)}, got {spec.get('start')!r}")
         mix = spec.get("mix")
         if not isinstance(mix, dict) or not mix or any(k not in CPT_KINDS for k in mix) or any(
                 isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 for v in mix.values()):
@@ -130,7 +130,7 @@ def run_probes(recipe: MiniRecipe, names: list[str], progress: bool = True) -> d
     graph = []
     for name in names:
         probe, folder = probes[name], out / PROBE_DIR / name
-        start = out / CHECKPOINTS[probe.start]
+        start = out / CSLM_CHECKPOINTS[probe.start]
         for needed in (start / DONE if probe.start not in ("merged", "init") else start / "cslm_vocab.json",
                        out / "eval" / "sets.json", *(out / "data" / n for n in _sources(probe))):
             if not needed.is_file():

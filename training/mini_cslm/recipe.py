@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from training.mini_cslm.evals import PLAN
+from training.mini_cslm.evals import KINDS, PLAN
 from training.recipe import RecipeError, build_recipe, parse_overrides, read_recipe_yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,6 +20,7 @@ PIPELINE_KEYS = ("stage", "model", "output_dir", "data")  # set by the pipeline,
 TRAIN_BLOCKS = ("train", "stage0", "cpt", "sft")
 CPT_KINDS = ("asr", "tts", "mt", "instruct")
 STAGE0_KINDS = ("instruct", "mt")
+SFT_KINDS = ("sft", "instruct")
 RUNS = [f"{run.checkpoint}/{run.name}" for run in PLAN]  # every harness evaluation a recipe can make
 
 
@@ -33,6 +34,9 @@ class MiniRecipe:
     base_layers: int = 2                # ... and layers (a random Llama trained from scratch on the world's text)
     base_vocab_size: int = 2000         # BPE merges trained on the world's en + zh text
     sft_cross_items: int = 8            # zh->en dialogues added to the SFT data (-1: all); en->en, zh->zh all
+    base_tied: bool = False             # stage-0 model: LM head tied to the input embeddings
+    unit_init: str = "normal"           # merge-vocab's unit rows: normal (N(mean, cov) of the text rows) or
+                                        # centroids (the codec's k-means centroids, projected and scaled)
     chunk_size_en: int = 7              # interleaved SFT: words per chunk (en)
     chunk_size_zh: int = 12             # ... characters per chunk (zh)
     # CPT mixing ratios per kind (asr, tts, mt, instruct; a kind's share is split evenly over its languages);
@@ -41,11 +45,16 @@ class MiniRecipe:
     # stage-0 mixing ratios (instruct, mt); empty: in proportion to the records. The fact questions are a small
     # share of the instructions, and the held-out QA asks mostly them: weighting instructions up memorises them
     stage0_mix: dict = field(default_factory=dict)
+    # SFT mixing ratios (sft: the spoken dialogues, instruct: the world's text instructions, as the paper's SFT
+    # mixes text instructions in); empty: the spoken dialogues alone
+    sft_mix: dict = field(default_factory=dict)
     train: dict = field(default_factory=dict)   # training-recipe keys common to every stage
     stage0: dict = field(default_factory=dict)  # stage-0 text model (stage: text)
     cpt: dict = field(default_factory=dict)     # continued pre-training (with and without MT)
     sft: dict = field(default_factory=dict)     # SFT (interleaved and full chain-of-modality)
-    eval_limit: int = 8                 # held-out items per harness evaluation
+    # held-out items per harness evaluation: one number, or per run kind {default: N, KIND: M} (kinds: the run
+    # name up to its '-': asr, tts, qa, long, cross, latency; evals.KINDS), e.g. a smaller latency set
+    eval_limit: int | dict = 8
     eval_max_new_tokens: int = 160      # greedy decoding budget of every evaluated model
     ablations: bool = True              # also full-CoM SFT and the no-MT CPT + SFT (the paper's ablations)
     eval_runs: list = field(default_factory=list)  # "checkpoint/run" names of evals.PLAN to run; empty: all
@@ -113,8 +122,10 @@ def load_mini_recipe(path: str | Path, overrides: list[str] = ()) -> MiniRecipe:
             raise RecipeError(f"{path}: {key} is required (a path)")
     defaults = MiniRecipe("x", "x", "x")
     for key, value in data.items():
-        want = (dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix", "stage0_mix", "curves", "probes")
+        want = (dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix", "stage0_mix", "sft_mix", "curves", "probes")
                 else list if key in ("eval_runs", "targets") else type(getattr(defaults, key)))
+        if key == "eval_limit" and isinstance(value, dict):
+            want = dict
         if value is None and want is dict:
             data[key] = value = {}
         if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
@@ -144,14 +155,17 @@ def _check(r: MiniRecipe, where: str) -> None:
                           f"python -m training build-codec training/recipes/codec/codec_tiny.yaml output_dir=DIR")
     if not Path(r.world_recipe).is_file():
         raise RecipeError(f"{where}: world_recipe={r.world_recipe} does not exist")
-    for key in ("base_hidden", "base_layers", "base_vocab_size", "eval_limit", "eval_max_new_tokens",
-                "chunk_size_en", "chunk_size_zh"):
+    for key in ("base_hidden", "base_layers", "base_vocab_size", "eval_max_new_tokens", "chunk_size_en",
+                "chunk_size_zh"):
         if getattr(r, key) < 1:
             raise RecipeError(f"{where}: {key} must be >= 1")
+    _check_eval_limit(r.eval_limit, where)
+    if r.unit_init not in ("normal", "centroids"):
+        raise RecipeError(f"{where}: unit_init must be normal or centroids, got {r.unit_init!r}")
     for name in r.eval_runs:
         if name not in RUNS:
             raise RecipeError(f"{where}: eval_runs: unknown run {name!r}; known: {', '.join(RUNS)}")
-    for key, kinds in (("cpt_mix", CPT_KINDS), ("stage0_mix", STAGE0_KINDS)):
+    for key, kinds in (("cpt_mix", CPT_KINDS), ("stage0_mix", STAGE0_KINDS), ("sft_mix", SFT_KINDS)):
         for kind, ratio in getattr(r, key).items():
             if kind not in kinds:
                 raise RecipeError(f"{where}: {key}: unknown kind {kind!r}; known: {', '.join(kinds)}")
@@ -178,3 +192,18 @@ def _check(r: MiniRecipe, where: str) -> None:
         raise RecipeError(f"{where}: threads must be >= 0 (0: torch's default)")
     if r.sft_cross_items < -1:
         raise RecipeError(f"{where}: sft_cross_items must be -1 (all), 0 (none) or a count")
+
+
+def _check_eval_limit(limit: int | dict, where: str) -> None:
+    """``eval_limit``: an integer >= 1, or a mapping with ``default`` and any run kinds, each an integer >= 1."""
+    limits = limit if isinstance(limit, dict) else {"default": limit}
+    unknown = sorted(set(limits) - {"default", *KINDS})
+    if unknown:
+        raise RecipeError(f"{where}: eval_limit: unknown kind(s) {', '.join(map(str, unknown))}; known: default, "
+                          f"{', '.join(KINDS)}")
+    if "default" not in limits:
+        raise RecipeError(f"{where}: eval_limit needs a default (the limit of the kinds it does not name)")
+    for kind, n in limits.items():
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            name = "eval_limit" if not isinstance(limit, dict) else f"eval_limit.{kind}"
+            raise RecipeError(f"{where}: {name} must be >= 1 (an integer), got {n!r}")

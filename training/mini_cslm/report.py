@@ -8,6 +8,8 @@ import logging
 import shutil
 from pathlib import Path
 
+from training.mini_cslm.evals import CASCADES
+
 log = logging.getLogger("training.mini_cslm")
 
 # name -> (factor, label A, label B, runs of side A, runs of side B): results/<checkpoint>/<run> folders
@@ -17,6 +19,13 @@ ABLATIONS = {
                           ["sft-full/qa-en", "sft-full/long-en", "sft-full/latency"]),
 }
 CURVE_STAGES = {"cpt": "cpt", "sft": "sft-interleaved"}  # curve folder name -> training output
+# The board's comparison of the end-to-end models with the cascade and with the stage-0 model's text ceiling:
+# checkpoint -> row name (the cascades' rows: their names in the results, evals.CASCADES)
+COMPARED = {"stage0": f"{CASCADES['stage0'].label}: the text ceiling", "cascade": CASCADES["cascade"].label,
+            "sft": "CSLM interleaved (sft)", "sft-full": "CSLM full chain-of-modality (sft-full)"}
+QA_SETS = ("qa-en", "qa-zh", "long-en")
+LATENCY_FIGURES = (("first_text_token_s", "first text token s"), ("first_audio_s", "first audio s"),
+                   ("tokens_before_first_audio", "tokens before first audio"))
 
 
 def target_latency(data: Path, checkpoint: Path) -> dict | None:
@@ -113,6 +122,7 @@ def build_board(out: Path, board: Path, timing: dict, targets: tuple = ()) -> di
     sections = ["## Targets", "", f"{tally(verdicts)} (the recipe's `targets` on this run's held-out items; a "
                 "missed bar stays on the page with its gap and what limits it, as measured).", "",
                 *markdown(targets, verdicts)] if targets else []
+    sections += cascade_sections(results)
     minutes, summed = timing.get("seconds_all_runs", 0) / 60, timing.get("step_seconds_sum", 0) / 60
     side = f"; {summed:.0f} minutes of steps, some side by side" if summed > minutes + 0.5 else ""
     note = (f"The mini-CSLM trained and evaluated by `make mini-cslm` (training/recipes/mini_cslm/mini_full.yaml): "
@@ -172,3 +182,73 @@ def _ceiling_note(ceiling: dict) -> str:
             f"{ceiling['dialogues']}: {one(ceiling)}"
             + (f"; the {long['dialogues']} long (profile) answers, what the latency task measures: {one(long)}"
                if long else "") + " ([target_latency.json](curves/target_latency.json)).")
+
+
+def _metric(results: dict, name: str, aggregation: str | None = None, channel: str | None = None) -> dict | None:
+    return next((m for m in results.get("metrics", []) if m["name"] == name and m.get("channel") == channel
+                 and (aggregation is None or m["aggregation"] == aggregation)), None)
+
+
+def _cell(m: dict | None, scale: float, digits: int) -> str:
+    if m is None or m.get("value") is None:
+        return "–"
+    ci = m.get("ci95")
+    return f"{m['value'] * scale:.{digits}f}" + (f" [{ci[0] * scale:.{digits}f}, {ci[1] * scale:.{digits}f}]" if ci else "")
+
+
+def _read(results: Path, checkpoint: str, run: str) -> dict | None:
+    path = results / checkpoint / run / "results.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def cascade_sections(results: Path) -> list[str]:
+    """Markdown sections setting the end-to-end models beside the cascade and the stage-0 model's own text QA on
+    the same questions (its ceiling), and the cascade's latency beside the CSLM's: empty when no cascade ran."""
+    if not any((results / key).is_dir() for key in CASCADES):
+        return []
+    out = []
+    qa = {(ckpt, run): _read(results, ckpt, run) for ckpt in COMPARED for run in QA_SETS}
+    sets = [run for run in QA_SETS if any(qa[(ckpt, run)] for ckpt in COMPARED)]
+    if sets:
+        items = {run: next(r["counts"]["samples"] for ckpt in COMPARED if (r := qa[(ckpt, run)])) for run in sets}
+        head = [f"{run} ({items[run]}) {channel}" for run in sets for channel in ("text", "speech")]
+        out += ["## Spoken QA against the cascade and the text ceiling", "",
+                "Exact match with the reference answer, % [95 % bootstrap interval], on the first (n) items of each "
+                "held-out set, the same for every row, scored as the `s2s_reference_qa` table scores them: the text channel, "
+                "and the speech channel through the ASR judge. The stage-0 LLM reading the question's transcript is "
+                "the cascade with its ASR replaced by the reference transcript: what the text model answers when it "
+                "hears nothing wrong, a ceiling for the spoken figures (the CSLM starts from that model).", "",
+                "| system | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
+        for ckpt, label in COMPARED.items():
+            found = [qa[(ckpt, run)] for run in sets]
+            if not any(found):
+                continue
+            cells = [_cell(_metric(r, "ref_exact_match", "mean", channel) if r else None, 100, 1)
+                     for r in found for channel in ("text", "speech")]
+            out.append(f"| {label} | " + " | ".join(cells) + " |")
+        out.append("")
+    latency = {ckpt: _read(results, ckpt, "latency") for ckpt in ("cascade", "sft", "sft-full")}
+    if latency["cascade"]:
+        machines = {f"{h.get('cpu', '?')}, {h.get('cpu_count', '?')} cpu" for h in (
+            (r.get("latency") or {}).get("hardware") or {} for r in latency.values() if r)}
+        machine = (f"the same machine ({machines.pop()})" if len(machines) == 1
+                   else f"NOT the same machine ({'; '.join(sorted(machines))}): compare tokens only")
+        head = [f"{label} p50" for _, label in LATENCY_FIGURES]
+        out += ["## Latency: cascade against the CSLM", "",
+                f"The `latency` task on the same held-out set (long-en: the long answers), the same items, "
+                f"{machine} and warm-up; p50 "
+                "[95 % bootstrap interval]. Both encode the question afresh in the timed request (the CSLM's speech "
+                "tokenizer runs without its unit cache; the cascade runs Whisper). Where the events differ: the "
+                "cascade's first text token comes after the whole question is transcribed; its first audio after the "
+                "whole text answer and the whole TTS of it (Piper and espeak-ng are not streamed), and its tokens "
+                "before first audio are the whole text answer (it emits no units); the CSLM's first audio is its first "
+                "speech chunk through the streaming vocoder (interleaved: the first text chunk and its units; full "
+                "chain-of-modality: the whole text answer and all its units).", "",
+                "| system | items | " + " | ".join(head) + " |", "|---|---:|" + "---:|" * len(head)]
+        for ckpt in ("cascade", "sft", "sft-full"):
+            r = latency[ckpt]
+            if r:
+                cells = [_cell(_metric(r, name, "p50"), 1, 3 if name.endswith("_s") else 1) for name, _ in LATENCY_FIGURES]
+                out.append(f"| {COMPARED[ckpt]} | {r['counts']['samples']} | " + " | ".join(cells) + " |")
+        out.append("")
+    return out

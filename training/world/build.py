@@ -24,6 +24,7 @@ from training.world.speech import speak_chinese, speak_english
 from training.world.world import PROFILE, build_world, qa_rows, sentence_rows, vocabulary
 
 WORLD_JSON, SENTENCES, QA = "world.json", "sentences.jsonl", "qa.jsonl"
+TEXT_REPORT = "text-report.json"  # written by the text-only build (run_text), last
 
 
 class WorldBuilder:
@@ -90,14 +91,7 @@ class WorldBuilder:
     def manifests(self, sentences: list[dict], qa: list[dict]) -> dict[str, int]:
         """Inputs of ``build-cpt`` / ``build-sft``: text tables for every pair, speech manifests for what is
         spoken (audio paths relative to the manifest's folder, where the builders look)."""
-        out: dict[str, list[dict]] = {}
-        for row in sentences:
-            if row["lang"] == "en":  # build-cpt mt: one row per parallel pair
-                out.setdefault(f"mt-{row['split']}.jsonl", []).append(
-                    {"id": row["pair"], "en": row["text"], "zh": row["translation"]})
-        for row in qa:  # build-cpt instruct: the QA as text
-            out.setdefault(f"instruct-{row['split']}.jsonl", []).append(
-                {"id": row["id"], "prompt": row["question"], "response": row["answer"], "lang": row["lang"]})
+        out = self.text_tables(sentences, qa)
         for row in sentences:
             wav = self.audio_path(row)
             if wav.is_file():
@@ -124,6 +118,30 @@ class WorldBuilder:
             _write_jsonl(self.out / name, rows)
         return {name: len(rows) for name, rows in sorted(out.items())}
 
+    @staticmethod
+    def text_tables(sentences: list[dict], qa: list[dict]) -> dict[str, list[dict]]:
+        """The text-only manifests: build-cpt mt (one row per parallel pair) and instruct (the QA as text)."""
+        out: dict[str, list[dict]] = {}
+        for row in sentences:
+            if row["lang"] == "en":
+                out.setdefault(f"mt-{row['split']}.jsonl", []).append(
+                    {"id": row["pair"], "en": row["text"], "zh": row["translation"]})
+        for row in qa:
+            out.setdefault(f"instruct-{row['split']}.jsonl", []).append(
+                {"id": row["id"], "prompt": row["question"], "response": row["answer"], "lang": row["lang"]})
+        return out
+
+    def run_text(self) -> dict[str, int]:
+        """The text step and the text-only manifests, without speech: what a text model trains on, ready
+        minutes before the speech is (the speech step's manifests rewrite the same tables)."""
+        sentences, qa = self._timed("text", self.text)
+        tables = self.text_tables(sentences, qa)
+        for name, rows in tables.items():
+            _write_jsonl(self.out / name, rows)
+        counts = {name: len(rows) for name, rows in sorted(tables.items())}
+        _write_text(self.out / TEXT_REPORT, json.dumps(counts, indent=2) + "\n")
+        return counts
+
     def _timed(self, name: str, fn, *args):
         start = time.perf_counter()
         result = fn(*args)
@@ -140,8 +158,9 @@ class WorldBuilder:
         return self.report
 
 
-def build_world_folder(recipe: WorldRecipe, progress: bool = True) -> dict[str, Any]:
-    return WorldBuilder(recipe, progress).run()
+def build_world_folder(recipe: WorldRecipe, progress: bool = True, text_only: bool = False) -> dict[str, Any]:
+    builder = WorldBuilder(recipe, progress)
+    return builder.run_text() if text_only else builder.run()
 
 
 def _counts(world) -> dict[str, Any]:

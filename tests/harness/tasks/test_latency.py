@@ -105,4 +105,32 @@ def test_a_streaming_vocoder_stamps_first_audio_during_generation(tmp_path, tmp_
     for ev in events:  # stamped in order, the first audio while tokens were still coming
         assert ev["first_chunk_end"] <= ev["first_audio"] < ev["end"] <= ev["audio_end"]
         assert "stream" not in ev and "stream_units_differ" not in ev
-    assert all(r["output"]["audio_seconds"] == pytest.approx(45 * 0.04) for r in cache if r.get("output"))
+    # the generated units are run-merged: each run lasts the frames the codec's duration model gives it
+    from models.codec.bundle import load_codec
+
+    frames = int(load_codec(codec).load_durations().durations(list(range(45))).sum())
+    assert frames >= 45 and results["model"]["unit_durations"]["durations"] == "predicted"
+    assert all(r["output"]["audio_seconds"] == pytest.approx(frames * 0.04) for r in cache if r.get("output"))
+
+
+def test_a_cascade_speaks_after_its_whole_answer_and_every_p50_has_an_interval(tmp_path, belle_dir, scripted):
+    """The cascade (here: the item's transcript for its ASR, a tiny chat LLM, a tone for TTS) is timed by the same
+    task: its first audio after its whole text answer, whose tokens are its tokens before first audio; every
+    percentile carries a 95 % bootstrap interval around it (none without resamples)."""
+    _, _, root = scripted
+    args = {"asr": "reference", "llm": f"hf:{root / 'base'}", "tts": "dummy-tts", "max_new_tokens": "6",
+            "label": "tiny cascade"}
+    runs = {n: evaluate(RunOptions(task="latency", model="cascade", model_args=args, dataset="belle-eval-s2s",
+                                   dataset_args={"path": str(belle_dir)}, limit=4, batch_size=1,
+                                   output_dir=str(tmp_path / str(n)), bootstrap_resamples=n, progress=False))
+            for n in (200, 0)}
+    results = runs[200]
+    assert results["counts"]["failed"] == 0 and results["model"]["id"] == "tiny cascade"
+    rows = [json.loads(line) for line in (tmp_path / "200" / "samples.jsonl").read_text().splitlines()]
+    for row in rows:
+        assert 0 < row["tokens_before_first_audio"] <= 6 and row["tokens_before_first_unit"] is None
+        assert 0 < row["first_text_token_s"] <= row["first_audio_s"] and row["first_audio_source"] == "model"
+    for m in results["metrics"]:
+        if m["value"] is not None and m["name"] != "tokens_before_first_unit":
+            assert m["ci95"][0] <= m["value"] <= m["ci95"][1], m
+    assert all(m["ci95"] is None for m in runs[0]["metrics"])
