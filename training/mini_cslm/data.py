@@ -7,15 +7,12 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from models.cslm.parsing import ANSWER_TAG, QUESTION_TAG
 from training.world.world import PROFILE
-
-if TYPE_CHECKING:  # the recipe module reads the probes, which read this module
-    from training.mini_cslm.recipe import MiniRecipe
 
 TRAINING_DIR = Path(__file__).resolve().parents[1]
 PROMPT_FILES = (TRAINING_DIR / "templates.yaml", TRAINING_DIR.parent / "models" / "cslm" / "prompts.yaml")
@@ -36,13 +33,14 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 # -- world --------------------------------------------------------------------------------------------
-def build_world(recipe: MiniRecipe, folder: Path, progress: bool, text_only: bool = False) -> None:
-    """The world folder; ``text_only``: its text and text manifests only (what stage 0 reads), in seconds."""
+def build_world(world_recipe: str, settings: dict, folder: Path, progress: bool, text_only: bool = False) -> None:
+    """The world folder from ``world_recipe`` with the mini recipe's ``world`` settings; ``text_only``: its text
+    and text manifests only (what stage 0 reads), in seconds."""
     from training.world.build import build_world_folder
     from training.world.recipe import load_world_recipe
 
-    overrides = [f"{k}={json.dumps(v)}" for k, v in recipe.world.items()] + [f"output_dir={folder}"]
-    build_world_folder(load_world_recipe(recipe.world_recipe, overrides), progress=progress, text_only=text_only)
+    overrides = [f"{k}={json.dumps(v)}" for k, v in settings.items()] + [f"output_dir={folder}"]
+    build_world_folder(load_world_recipe(world_recipe, overrides), progress=progress, text_only=text_only)
 
 
 def _strings(node: Any) -> list[str]:
@@ -248,7 +246,10 @@ def word_times(manifest: Path, out: Path) -> dict[str, int]:
     return report
 
 
-def build_sft_data(recipe: MiniRecipe, world: Path, data: Path, cache: Path) -> None:
+def build_sft_data(world: Path, data: Path, cache: Path, codec: str, cross_items: int,
+                   chunk_size: dict[str, int]) -> None:
+    """Interleaved and full chain-of-modality SFT records of the training dialogues (``cross_items``: how many
+    zh->en dialogues; ``chunk_size``: words (en) / characters (zh) per chunk)."""
     from models.cslm.speech_tokenizer import SpeechTokenizer
     from training.aligner import read_word_times
     from training.cpt_data import record_aligner
@@ -256,12 +257,12 @@ def build_sft_data(recipe: MiniRecipe, world: Path, data: Path, cache: Path) -> 
     from training.sources import TokenizerUnits, table_rows
 
     manifest = data / "dialogues-sft.jsonl"
-    sft_dialogues(world, manifest, recipe.sft_cross_items)
+    sft_dialogues(world, manifest, cross_items)
     word_times(manifest, data / "word-times.jsonl")
     times = read_word_times(data / "word-times.jsonl")
-    units = TokenizerUnits(SpeechTokenizer(recipe.codec, cache_dir=cache))
+    units = TokenizerUnits(SpeechTokenizer(codec, cache_dir=cache))
     for layout in ("interleaved", "full"):
-        opts = SFTOptions(layout=layout, chunk_size={"en": recipe.chunk_size_en, "zh": recipe.chunk_size_zh})
+        opts = SFTOptions(layout=layout, chunk_size=dict(chunk_size))
         builder = SFTBuilder(units, None, times, opts, audio_dir=manifest.parent)
         out = data / f"sft-{layout}.jsonl"
         _write(*builder.build(*table_rows(manifest)), out)

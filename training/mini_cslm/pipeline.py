@@ -79,8 +79,8 @@ def pipeline_steps(recipe: MiniRecipe, out: Path, progress: bool) -> list[Step]:
 
     steps = [
         # the world's text first (seconds): stage 0 reads only text and starts while the speech is synthesized
-        Step("world-text", world / TEXT_REPORT, partial(D.build_world, recipe, world, progress, True)),
-        Step("world", world / "report.json", partial(D.build_world, recipe, world, progress), ("world-text",)),
+        Step("world-text", world / TEXT_REPORT, partial(D.build_world, recipe.world_recipe, recipe.world, world, progress, True)),
+        Step("world", world / "report.json", partial(D.build_world, recipe.world_recipe, recipe.world, world, progress), ("world-text",)),
         Step("eval-data", out / "eval" / "sets.json", partial(D.eval_manifests, world, out / "eval"), ("world",)),
         Step("base-init", out / "base-init" / "model.safetensors", partial(_base_init, recipe, world, out),
              ("world-text",)),
@@ -97,7 +97,8 @@ def pipeline_steps(recipe: MiniRecipe, out: Path, progress: bool) -> list[Step]:
              ("world",)),
         train("cpt", "cpt", "cpt", "merged", [*speech, "mt.jsonl", "instruct.jsonl"],
               ("merge-vocab", "cpt-data", "text-data", "eval-data"), recipe.cpt_mix, curve="cpt"),
-        Step("sft-data", data / "sft-full.jsonl.report.json", partial(D.build_sft_data, recipe, world, data, cache),
+        Step("sft-data", data / "sft-full.jsonl.report.json",
+             partial(D.build_sft_data, world, data, cache, recipe.codec, recipe.sft_cross_items, recipe.chunk_sizes()),
              ("world",)),
         train("sft-interleaved", "sft-interleaved", "sft", "cpt", sft("interleaved"), ("cpt", "sft-data"), sft_mix,
               curve="sft"),

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from training.mini_cslm.evals import KINDS, PLAN
+from training.mini_cslm.probe_spec import CPT_KINDS
 from training.recipe import RecipeError, build_recipe, parse_overrides, read_recipe_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE_KEYS = ("stage", "model", "output_dir", "data")  # set by the pipeline, never by a recipe block
 TRAIN_BLOCKS = ("train", "stage0", "cpt", "sft")
-CPT_KINDS = ("asr", "tts", "mt", "instruct")
 STAGE0_KINDS = ("instruct", "mt")
 SFT_KINDS = ("sft", "instruct")
 RUNS = [f"{run.checkpoint}/{run.name}" for run in PLAN]  # every harness evaluation a recipe can make
@@ -83,7 +83,7 @@ class MiniRecipe:
         return asdict(self)
 
     def probes_by_name(self) -> dict:
-        from training.mini_cslm.probe import parse_probes
+        from training.mini_cslm.probe_spec import parse_probes
 
         return parse_probes(self.probes, "recipe")
 
@@ -95,6 +95,10 @@ class MiniRecipe:
     def codes(self) -> int:
         """How many unit tokens the codec emits (its codec.json ``codes``): what merge-vocab adds."""
         return int(json.loads((Path(self.codec) / "codec.json").read_text(encoding="utf-8"))["codes"])
+
+    def chunk_sizes(self) -> dict[str, int]:
+        """Interleaved SFT chunk sizes by language (words for en, characters for zh)."""
+        return {"en": self.chunk_size_en, "zh": self.chunk_size_zh}
 
     def training(self, block: str, **pipeline: Any):
         """The validated training Recipe of one stage: ``train`` + the block's keys + the pipeline's."""
@@ -180,7 +184,7 @@ def _check(r: MiniRecipe, where: str) -> None:
                               f"got {sets!r}")
     if r.curve_limit < 1:
         raise RecipeError(f"{where}: curve_limit must be >= 1")
-    from training.mini_cslm.probe import parse_probes
+    from training.mini_cslm.probe_spec import parse_probes
 
     parse_probes(r.probes, where)
     from training.mini_cslm.targets import parse_targets

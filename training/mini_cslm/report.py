@@ -150,7 +150,7 @@ def build_board(out: Path, board: Path, timing: dict, targets: tuple = ()) -> di
 def _probes(out: Path, board: Path) -> list[str]:
     """Each finished probe (out/probes/<name>/probe.json) copied with its curves to board/probes/<name>/, and a
     line for the board's note: what it trained, from where, and its headline figures."""
-    from training.mini_cslm.probe import PROBE_DIR
+    from training.mini_cslm.probe_spec import PROBE_DIR
 
     shutil.rmtree(board / PROBE_DIR, ignore_errors=True)  # no stale probe of an older run
     lines = []
