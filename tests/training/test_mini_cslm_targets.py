@@ -54,3 +54,27 @@ def test_a_missed_ratio_gives_its_gap_in_x(tmp_path):
                     why="the full model's answers are short")
     row = assess((target,), tmp_path)
     assert markdown((target,), row)[2].endswith("| ≥ 2.50x | 2.25x | missed by 0.25x | the full model's answers are short |")
+
+
+def test_two_seeds_show_each_figure_the_spread_and_a_verdict_over_the_runs(tmp_path):
+    from training.mini_cslm.report import seed_runs
+    from training.mini_cslm.targets import markdown_runs
+
+    latency = Target("latency", "sft-full/latency", "tokens_before_first_audio_en", min=2.5, over="sft/latency",
+                     why="short full answers")
+    asr = Target("ASR en", "cpt/asr-en", "wer_en", max=0.2, why="exposure")
+    runs = {}
+    for seed, (inter, full, wer) in enumerate(((25, 78, 0.30), (24, 54, 0.25))):
+        folder = tmp_path / f"mini-seed{seed}"
+        _results(folder / "results", "sft/latency", [{"name": "tokens_before_first_audio", "lang": "en", "value": inter}])
+        _results(folder / "results", "sft-full/latency", [{"name": "tokens_before_first_audio", "lang": "en", "value": full}])
+        _results(folder / "results", "cpt/asr-en", [{"name": "wer", "lang": "en", "value": wer}])
+        (folder / "mini_recipe.json").write_text(json.dumps({"seed": seed}))
+        runs[f"seed {seed}"] = assess((latency, asr), folder / "results")
+    table = markdown_runs((latency, asr), runs)
+    assert table[0].startswith("| target | bound | seed 0 | seed 1 | spread | verdict |")
+    assert table[2].endswith("| 3.12x | 2.25x | 0.87x | met in 1 of 2 runs | short full answers |")
+    assert table[3].endswith("| 30.0 % | 25.0 % | 5.0 points | missed in every run (by up to 10.0 points) | exposure |")
+    # the board's runs: this one and the others that hold results (a seed not run yet is left out), by seed
+    assert seed_runs(tmp_path / "mini-seed1", [tmp_path / "mini-seed0", tmp_path / "mini-seed7"]) == [
+        (tmp_path / "mini-seed0").resolve(), (tmp_path / "mini-seed1").resolve()]

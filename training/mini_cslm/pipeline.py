@@ -134,7 +134,7 @@ def run_pipeline(recipe: MiniRecipe, progress: bool = True) -> dict:
     table = summarize(out, plan(recipe.ablations, recipe.eval_runs))
     failed = steps.failed()
     timing = steps.close()
-    board = build_board(out, Path(recipe.board), timing, recipe.target_list()) if recipe.board else None
+    board = build_board(out, Path(recipe.board), timing, recipe.target_list(), recipe.board_runs) if recipe.board else None
     return {"output_dir": str(out), "results": table, "seconds_this_run": timing["seconds_this_run"],
             "seconds_all_runs": timing["seconds_all_runs"], "board": board, "failed": failed}
 

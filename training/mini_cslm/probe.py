@@ -90,5 +90,5 @@ def run_probes(recipe: MiniRecipe, names: list[str], progress: bool = True) -> d
 
         log_file = out / "steps.json"
         timing = json.loads(log_file.read_text(encoding="utf-8")) if log_file.is_file() else {}
-        build_board(out, Path(recipe.board), timing, recipe.target_list())
+        build_board(out, Path(recipe.board), timing, recipe.target_list(), recipe.board_runs)
     return summaries

@@ -65,6 +65,9 @@ class MiniRecipe:
     # leaderboard folder (e.g. leaderboards/mini-cslm) rebuilt at the end from results/ with the ablation
     # reports and the curves; "" : none
     board: str = ""
+    # output folders of this recipe's other runs (seeds: make mini-cslm SEED=N) shown beside this one on the board,
+    # target by target with their spread; those that hold no results yet are left out
+    board_runs: list = field(default_factory=list)
     seed: int = 0                       # merge-vocab initialisation; training seeds come from the blocks
     # torch intra-op threads for the whole run (0: torch's default). On 2 cores shared with other work, 1 thread
     # trained the CI model about 10x faster than 2 (measured: 0.3 vs 3.5 s per step; spinning threads contend).
@@ -127,7 +130,7 @@ def load_mini_recipe(path: str | Path, overrides: list[str] = ()) -> MiniRecipe:
     defaults = MiniRecipe("x", "x", "x")
     for key, value in data.items():
         want = (dict if key in (*TRAIN_BLOCKS, "world", "cpt_mix", "stage0_mix", "sft_mix", "curves", "probes")
-                else list if key in ("eval_runs", "targets") else type(getattr(defaults, key)))
+                else list if key in ("eval_runs", "targets", "board_runs") else type(getattr(defaults, key)))
         if key == "eval_limit" and isinstance(value, dict):
             want = dict
         if value is None and want is dict:

@@ -69,13 +69,31 @@ def target_latency(data: Path, checkpoint: Path) -> dict | None:
     return out
 
 
-def build_board(out: Path, board: Path, timing: dict, targets: tuple = ()) -> dict:
+def run_label(folder: Path) -> str:
+    """A run of the recipe on the board: its seed (mini_recipe.json), else its folder's name."""
+    recipe = folder / "mini_recipe.json"
+    seed = json.loads(recipe.read_text(encoding="utf-8")).get("seed") if recipe.is_file() else None
+    return f"seed {seed}" if seed is not None else folder.name
+
+
+def seed_runs(out: Path, others: list | tuple) -> list[Path]:
+    """This run and the recipe's other runs (``board_runs``) that hold results, each once, by label."""
+    found = {out.resolve(): None}
+    for other in others:
+        path = Path(other).resolve()
+        if (path / "results").is_dir():
+            found.setdefault(path, None)
+    return sorted(found, key=run_label)
+
+
+def build_board(out: Path, board: Path, timing: dict, targets: tuple = (), others: list | tuple = ()) -> dict:
     """Ablation reports first (the board's page lists them), then the curves, then the leaderboard itself, with
-    the recipe's ``targets`` (training.mini_cslm.targets) met or missed at its top."""
+    the recipe's ``targets`` (training.mini_cslm.targets) met or missed at its top: for this run, and, when
+    ``others`` (the recipe's other seeds' output folders) hold results, for each run with their spread."""
     from leaderboards.build import build
     from leaderboards.cli import main as leaderboard_cli
     from leaderboards.export import repo_root, sanitize
-    from training.mini_cslm.targets import assess, markdown, tally
+    from training.mini_cslm.targets import assess, markdown, markdown_runs, tally
 
     board.mkdir(parents=True, exist_ok=True)
     results = out / "results"
@@ -115,16 +133,34 @@ def build_board(out: Path, board: Path, timing: dict, targets: tuple = ()) -> di
         (board / "curves" / "target_latency.json").write_text(json.dumps(ceiling, indent=2) + "\n", encoding="utf-8")
     probes = _probes(out, board)
     verdicts = assess(targets, results)
+    runs = seed_runs(out, others)
+    by_run = {run_label(r): assess(targets, r / "results") for r in runs}
     if targets:
-        (board / "targets.json").write_text(json.dumps(verdicts, indent=2) + "\n", encoding="utf-8")
+        (board / "targets.json").write_text(json.dumps(by_run if len(runs) > 1 else verdicts, indent=2) + "\n",
+                                            encoding="utf-8")
     else:
         (board / "targets.json").unlink(missing_ok=True)  # no stale verdicts of an older recipe
-    sections = ["## Targets", "", f"{tally(verdicts)} (the recipe's `targets` on this run's held-out items; a "
-                "missed bar stays on the page with its gap and what limits it, as measured).", "",
-                *markdown(targets, verdicts)] if targets else []
+    if targets and len(runs) > 1:
+        sections = ["## Targets", "", f"The recipe's `targets` in each of its {len(runs)} runs ("
+                    + ", ".join(f"{label}: {tally(rows)}" for label, rows in by_run.items())
+                    + "); the spread between runs is part of the result. A missed bar stays on the page with its "
+                    "gap and what limits it, as measured. The tables below are this run's "
+                    f"({run_label(out)}).", "", *markdown_runs(targets, by_run)]
+    elif targets:
+        sections = ["## Targets", "", f"{tally(verdicts)} (the recipe's `targets` on this run's held-out items; a "
+                    "missed bar stays on the page with its gap and what limits it, as measured).", "",
+                    *markdown(targets, verdicts)]
+    else:
+        sections = []
     sections += cascade_sections(results)
     minutes, summed = timing.get("seconds_all_runs", 0) / 60, timing.get("step_seconds_sum", 0) / 60
     side = f"; {summed:.0f} minutes of steps, some side by side" if summed > minutes + 0.5 else ""
+    walls = []
+    for r in runs if len(runs) > 1 else ():
+        log_file = r / "steps.json"
+        wall = json.loads(log_file.read_text(encoding="utf-8")).get("seconds_all_runs") if log_file.is_file() else None
+        walls.append(f"{run_label(r)} {wall / 60:.0f} min" if wall else f"{run_label(r)} not recorded")
+    side += f"; wall time per run: {', '.join(walls)}" if walls else ""
     note = (f"The mini-CSLM trained and evaluated by `make mini-cslm` (training/recipes/mini_cslm/mini_full.yaml): "
             f"{minutes:.0f} minutes of wall time on this machine, codec excluded ([timings](curves/steps.json)"
             f"{side}). Held-out sets of its synthetic world (mini-world-*), never Piper's "

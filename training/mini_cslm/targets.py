@@ -106,3 +106,32 @@ def tally(rows: list[dict[str, Any]]) -> str:
     met = sum(1 for r in rows if r["met"])
     unmeasured = sum(1 for r in rows if r["met"] is None)
     return f"{met} of {len(rows)} targets met" + (f", {unmeasured} not measured" if unmeasured else "")
+
+
+def markdown_runs(targets: tuple[Target, ...], runs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The Targets section over several runs of one recipe (seeds): each run's figure, the spread (largest minus
+    smallest) and the verdict over the runs: met in every run, missed in every run, or met in k of n."""
+    labels = list(runs)
+    lines = ["| target | bound | " + " | ".join(labels) + " | spread | verdict | what limits it |",
+             "|---|---:|" + "---:|" * len(labels) + "---:|---|---|"]
+    for i, t in enumerate(targets):
+        rows = [runs[label][i] for label in labels]
+        values = [r["value"] for r in rows if r["value"] is not None]
+        cells = [t.show(r["value"]) if r["value"] is not None else "not measured" for r in rows]
+        spread = (f"{max(values) - min(values):.2f}x" if t.over else f"{100 * (max(values) - min(values)):.1f} points"
+                  ) if len(values) > 1 else "–"
+        met = sum(1 for r in rows if r["met"])
+        if not values:
+            verdict = "not measured"
+        elif met == len(rows):
+            verdict = "met in every run"
+        elif met == 0:
+            worst = max(abs(r["gap"]) for r in rows if r["gap"] is not None)
+            verdict = "missed in every run (by up to " + (f"{worst:.2f}x" if t.over else f"{100 * worst:.1f} points") + ")"
+        else:
+            verdict = f"met in {met} of {len(rows)} runs"
+        sign = "≤" if t.max is not None else "≥"
+        source = f"{t.run} {t.metric}" + (f" / {t.over}" if t.over else "")
+        lines.append(f"| {t.name} (`{source}`) | {sign} {t.show(t.bound())} | " + " | ".join(cells)
+                     + f" | {spread} | {verdict} | {'' if met == len(rows) else t.why} |")
+    return lines
