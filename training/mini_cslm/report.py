@@ -153,6 +153,7 @@ def build_board(out: Path, board: Path, timing: dict, targets: tuple = (), other
     else:
         sections = []
     sections += cascade_sections(results)
+    sections += data_sections(out)
     minutes, summed = timing.get("seconds_all_runs", 0) / 60, timing.get("step_seconds_sum", 0) / 60
     side = f"; {summed:.0f} minutes of steps, some side by side" if summed > minutes + 0.5 else ""
     walls = []
@@ -288,3 +289,43 @@ def cascade_sections(results: Path) -> list[str]:
                 out.append(f"| {COMPARED[ckpt]} | {r['counts']['samples']} | " + " | ".join(cells) + " |")
         out.append("")
     return out
+
+
+# Tokens per record of the stage-0 tokenizer before the fixes of 2026-12-06 (held-out text in its corpus, Chinese
+# merged into whole clauses, the chat scaffold in the corpus once), measured on the same world (one record of each
+# kind, 20 units): the "before" column of the data section.
+TOKENS_BEFORE = {"asr-en": 139, "asr-zh": 134, "tts-en": 129, "instruct": 90, "mt": 108, "sft-interleaved": 189}
+TRAINED = ("base", "cpt", "sft-interleaved", "sft-full", "cpt-nomt", "sft-nomt")
+
+
+def data_sections(out: Path) -> list[str]:
+    """What training read, from the data reports: the tokenizer's held-out coverage and tokens per record by kind
+    (data/tokens_report.json), and per training step how many distinct records of each source it saw."""
+    lines = []
+    tokens = out / "data" / "tokens_report.json"
+    if tokens.is_file():
+        report = json.loads(tokens.read_text(encoding="utf-8"))
+        cov = ", ".join(f"{lang}: {c['with_unseen_token']} of {c['heldout_strings']}"
+                        for lang, c in report["heldout_coverage"].items())
+        lines += ["## Data", "", f"Stage-0 tokenizer ({report['vocabulary']} tokens with the units), trained on the "
+                  f"training split only, Chinese split per character: held-out strings holding a token that no "
+                  f"training string has: {cov}. Tokens per record (a sample of each file; the rest is chat "
+                  f"scaffold, prompt and input), before: the tokenizer of earlier runs on one record of the kind.", "",
+                  "| records | tokens per record | target tokens | other tokens | before |", "|---|---:|---:|---:|---:|"]
+        for kind, k in report["per_kind"].items():
+            before = TOKENS_BEFORE.get(kind, "–")
+            lines.append(f"| {kind} | {k['tokens_per_record']:g} | {k['target_tokens_per_record']:g} | "
+                         f"{k['other_tokens_per_record']:g} | {before} |")
+        lines.append("")
+    seen = []
+    for stage in TRAINED:
+        rep = out / stage / "data_report.json"
+        if rep.is_file():
+            for source, c in (json.loads(rep.read_text(encoding="utf-8")).get("seen") or {}).items():
+                seen.append(f"| {stage} | {Path(source).name} | {c['records']} | {c['draws']} | {c['distinct_seen']} "
+                            f"({100 * c['distinct_seen'] / max(c['records'], 1):.0f} %) |")
+    if seen:
+        lines += ["What each training step read: every epoch of the ratio mix is a fresh draw, so a source drawn "
+                  "below its size in one epoch is seen whole over the run.", "",
+                  "| step | source | records | draws | distinct records seen |", "|---|---|---:|---:|---:|", *seen, ""]
+    return lines
