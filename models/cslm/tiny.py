@@ -54,7 +54,11 @@ def build_tokenizer(corpus: list[str] | None = None, unit_format: str = "angle",
 
     Chinese is split per character before BPE (each ideograph its own pre-token, so merges stop at one
     character): Chinese text has no spaces, and BPE left free merges whole clauses of a small corpus into one
-    token (星期六去了悉尼), which a sentence outside that corpus never contains."""
+    token (星期六去了悉尼), which a sentence outside that corpus never contains. Each newline is a pre-token of its
+    own too: GPT-2's split reads "\n\n" as one piece at the end of a text but as "\n" + "\n" before a word, so
+    with a "\n\n" merge a generation prompt (ending "<|end_header_id|>\n\n") would end in a token the training
+    records (where the answer follows) never have there, and the model would not know how to start its answer.
+    (Llama-3's own split keeps a newline run whole whatever follows.)"""
     from tokenizers import (
         AddedToken,
         Regex,
@@ -69,7 +73,7 @@ def build_tokenizer(corpus: list[str] | None = None, unit_format: str = "angle",
 
     specials = [BOS, EOS, EOT, PAD, *HEADER_TOKENS]
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(CJK_CHAR), behavior="isolated"),
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(CJK_CHAR + "|\n"), behavior="isolated"),
                                                  pre_tokenizers.ByteLevel(add_prefix_space=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,

@@ -63,3 +63,19 @@ def test_tokens_report_counts_heldout_coverage_and_tokens_per_kind(world, tmp_pa
     kind = report["per_kind"]["asr-en"]
     assert kind["tokens_per_record"] == kind["target_tokens_per_record"] + kind["other_tokens_per_record"]
     json.dumps(report)
+
+
+def test_a_generation_prompt_tokenizes_as_the_start_of_a_training_record(world):
+    """The prompt the model is decoded with ("...assistant<|end_header_id|>\\n\\n") must be the very tokens that
+    precede the answer in training; with a "\\n\\n" merge, GPT-2's split read it as one token at the end of the
+    prompt and as two before the answer, and the trained model did not know how to start (measured: ASR
+    transcripts that began mid-sentence or in the other language)."""
+    tokenizer = build_tokenizer(D.text_corpus(world), n_units=16, vocab_size=2000)
+    for content in ("Please transcribe the user's speech into text. This is input: <sosp><1><2><eosp>.",
+                    "安娜住在哪里？"):
+        user = [{"role": "user", "content": content}]
+        prompt = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+        full = tokenizer.apply_chat_template(user + [{"role": "assistant", "content": "Anna lives in Rome."}],
+                                             tokenize=False)
+        head = tokenizer(prompt, add_special_tokens=False).input_ids
+        assert tokenizer(full, add_special_tokens=False).input_ids[:len(head)] == head
