@@ -54,8 +54,10 @@ codec: setup
 # The mini-CSLM end to end (world -> stage-0 text model -> merge-vocab -> CPT -> SFT -> ablations -> harness),
 # on the codec above (read-only); rerun to resume: finished steps are skipped. Results: $(MINI_DIR)/results/;
 # the board (one row per checkpoint, the MT and interleaved-vs-full ablations, training curves): leaderboards/mini-cslm/.
-# About 65 minutes on 2 cores (measured 2026-12-03), plus 20 for the codec when $(CODEC_DIR) holds none (build-codec
-# alone: 19.5 min measured; `make codec` adds its evaluations): 85 in all, under the 90-minute budget.
+# Measured 2026-12-03 at 65 minutes on 2 cores (40 items per evaluation, no cascade), plus 20 for the codec when
+# $(CODEC_DIR) holds none (build-codec alone: 19.5 min; `make codec` adds its evaluations). Since 2026-12-06 the
+# training steps are about 2x faster (labelled-position loss) but every evaluation runs 100 items and the cascade
+# and the stage-0 text ceiling are evaluated too: not yet timed end to end on quiet cores.
 # SEED picks the run (its own folder; the board shows every seed's run that exists, and their spread):
 # `make mini-cslm SEED=0` then `make mini-cslm SEED=1`.
 SEED ?= 0
