@@ -40,13 +40,24 @@ leaderboard: setup
 		--b $(LB_RUNS)/ablation-length_scale/1.3 --out leaderboards/ablations/length_scale --copy-runs
 	$(PY) -m harness leaderboard build $(LB_RUNS)/tables --out leaderboards --copy-runs $(LB_PAGE)
 
-# The offline speech codec (Whisper-base k-means tokenizer + streaming unit vocoder), then its resynthesis
-# WER on the 24 held-out Piper sentences (tiny.en) and CER on BELLE-eval-S2S rows 0..49 (base); rerun to resume.
+# The offline speech codec (Whisper-base k-means tokenizer + streaming unit vocoder + duration model), then its
+# resynthesis WER on the 24 held-out Piper sentences (tiny.en) three ways -- un-merged units, run-merged units one
+# frame per run (a speech LM's output, rendered as before the duration model), run-merged units expanded by the
+# duration model -- into the board leaderboards/codec/, and CER on BELLE-eval-S2S rows 0..49 (base); rerun to resume
+# (a codec folder built before the duration model gains only that step).
 CODEC_DIR ?= runs/codec-full
+CODEC_EN := $(CODEC_DIR)-eval/resynthesis-en
+CODEC_NOTE := Held-out English resynthesis of the offline codec ($(CODEC_DIR), codec_full.yaml) three ways: the tokenizer's un-merged units, the same units run-merged (what a speech LM emits) rendered one frame per run, and run-merged then expanded by the codec's duration model; regenerate with make codec.
 codec: setup
 	OMP_NUM_THREADS=1 $(PY) -m training build-codec training/recipes/codec/codec_full.yaml output_dir=$(CODEC_DIR)
 	OMP_NUM_THREADS=1 $(PY) -m harness run --task resynthesis --model codec --model-arg path=$(CODEC_DIR) \
-		--output-dir $(CODEC_DIR)-eval/resynthesis-en
+		--output-dir $(CODEC_EN)
+	OMP_NUM_THREADS=1 $(PY) -m harness run --task resynthesis --model codec --model-arg path=$(CODEC_DIR) \
+		--model-arg merge=one-frame --output-dir $(CODEC_EN)-merged
+	OMP_NUM_THREADS=1 $(PY) -m harness run --task resynthesis --model codec --model-arg path=$(CODEC_DIR) \
+		--model-arg merge=durations --output-dir $(CODEC_EN)-durations
+	$(PY) -m harness leaderboard build $(CODEC_EN) $(CODEC_EN)-merged $(CODEC_EN)-durations --out leaderboards/codec \
+		--copy-runs --title "Offline speech codec: resynthesis" --note "$(CODEC_NOTE)"
 	OMP_NUM_THREADS=1 $(PY) -m harness run --task resynthesis --model codec --model-arg path=$(CODEC_DIR) \
 		--dataset belle-eval-s2s --limit 50 --output-dir $(CODEC_DIR)-eval/resynthesis-zh
 	OMP_NUM_THREADS=1 $(PY) benchmarks/codec_speed.py --codec $(CODEC_DIR)

@@ -53,6 +53,13 @@ TASK_LAYOUTS: dict[str, TaskLayout] = {
                             "Off-target: share of answers (whose language could be told) not in the asked language."),
     "s2s_cross_en2zh": TaskLayout("Cross-lingual conversation (English question, Chinese answer)",
                                   ("judge_score", "off_target_ratio", "text_speech_wer", "text_speech_cer", *QUALITY)),
+    # A codec (tokenizer + vocoder) resynthesizing speech; its `merge` option renders the units as a speech LM
+    # emits them (run-merged), one frame per run or expanded by a duration model (harness/tasks/resynthesis.py).
+    "resynthesis": TaskLayout("Codec resynthesis (audio -> units -> vocoder -> ASR judge)",
+                              ("wer", "cer", "duration_exact"),
+                              "WER of the resynthesized speech, corpus (headline) and mean of per-utterance rates; "
+                              "duration exact: share of runs rendered at their true length (merged units only).",
+                              aggregations=("corpus", "mean-utterance", "mean"), only_listed=True),
     "latency": TaskLayout("Latency", ("tokens_before_first_audio", "first_text_token_s", "first_unit_s",
                                       "first_audio_s", "rtf"),
                           "Seconds after the request; tokens before first audio is the hardware-free figure.",
@@ -72,6 +79,7 @@ METRIC_FORMATS: dict[str, MetricFormat] = {
     "sim_wavlm": MetricFormat("SIM (WavLM)", better="higher", digits=3),
     "sim_resemblyzer": MetricFormat("SIM (Resemblyzer)", better="higher", digits=3),
     "off_target_ratio": MetricFormat("off-target", 100.0, "%"),
+    "duration_exact": MetricFormat("duration exact", 100.0, "%", better="higher"),
     # reference-answer scorer (harness.tasks.s2s_reference)
     "ref_exact_match": MetricFormat("exact match", 100.0, "%", better="higher"),
     "ref_contains": MetricFormat("contains answer", 100.0, "%", better="higher"),

@@ -8,6 +8,13 @@ Stages (each cached by the runner):
   and a waveform; silent/empty/NaN/over-long audio and an empty unit stream are the system's failures.
 - ``transcribe`` and ``score``: as TTS-WER (harness.tasks.wer), with the task's judges and normalizer.
 
+Merged units: a model may render the units run-merged (``--model codec --model-arg merge=one-frame`` or
+``merge=durations``: what a speech LM emits, rendered one frame per run or expanded by a duration model); its
+record then carries ``run_frames`` (frames given to each run) and the task adds, per language,
+``rendered_length_ratio`` (frames rendered / frames of the source's units) and, against the true runs of the
+un-merged units, ``duration_mae`` (frames per run) and ``duration_exact`` (share of runs given their true
+length). Each rendering is its own system, so the three WERs sit side by side in one table.
+
 Besides WER/CER, the unit stream's bit rate (log2(codes) x units/s, before and after merging repeated units),
 units/s, and the tokenizer's and vocoder's real-time factors (seconds of compute / seconds of audio) are
 reported per language as means over utterances; system failures have no unit stream and are left out of
@@ -35,6 +42,17 @@ STREAM_RULE = ("system failures have no unit stream: left out of this row (count
 def merged_length(units: list[int]) -> int:
     """Length after merging consecutive repeated units (what a speech LM sees)."""
     return sum(1 for i, u in enumerate(units) if i == 0 or u != units[i - 1])
+
+
+def run_lengths(units: list[int]) -> list[int]:
+    """Frames of each run of a repeated unit: ``[5,5,7,5] -> [2,1,1]``."""
+    out: list[int] = []
+    for i, u in enumerate(units):
+        if i and u == units[i - 1]:
+            out[-1] += 1
+        else:
+            out.append(1)
+    return out
 
 
 class ResynthesisTask(WERTask):
@@ -92,10 +110,13 @@ class ResynthesisTask(WERTask):
                     continue
                 path = ctx.artifact_dir / safe_name(item.id, ".wav")
                 write_wav(path, checked.samples, checked.sample_rate)
-                out.append({"audio": str(path.relative_to(ctx.output_dir)), "seconds": round(checked.seconds, 4),
-                            "source_seconds": src["seconds"], "units": result.units,
-                            "merged_units": merged_length(result.units),
-                            "tokenize_seconds": result.tokenize_seconds, "vocode_seconds": result.vocode_seconds})
+                record = {"audio": str(path.relative_to(ctx.output_dir)), "seconds": round(checked.seconds, 4),
+                          "source_seconds": src["seconds"], "units": result.units,
+                          "merged_units": merged_length(result.units),
+                          "tokenize_seconds": result.tokenize_seconds, "vocode_seconds": result.vocode_seconds}
+                if result.run_frames is not None:  # rendered from merged units
+                    record.update(run_frames=result.run_frames, rendered_units=result.rendered_units)
+                out.append(record)
             return out
 
         transcribe = judge_artifacts(judges, "resynthesize", policy)
@@ -122,7 +143,8 @@ class ResynthesisTask(WERTask):
         status: dict[str, tuple[int, int]] = {}
         for item in items:
             outputs, failed = walk_stages(records, self.stage_names, item.id)
-            g = by_lang.setdefault(item.lang, {k: [] for k in ("ups", "ups_merged", "tok_rtf", "voc_rtf")})
+            g = by_lang.setdefault(item.lang, {k: [] for k in ("ups", "ups_merged", "tok_rtf", "voc_rtf", "length",
+                                                               "dur_mae", "dur_exact")})
             sys_fail, meas_fail = status.get(item.lang, (0, 0))
             res = outputs.get("resynthesize")
             if res is None:
@@ -133,12 +155,20 @@ class ResynthesisTask(WERTask):
             g["ups_merged"].append(res["merged_units"] / res["source_seconds"])
             g["tok_rtf"].append(res["tokenize_seconds"] / res["source_seconds"])
             g["voc_rtf"].append(res["vocode_seconds"] / res["seconds"])
+            if res.get("run_frames") is not None:
+                true = run_lengths(res["units"])
+                pred = res["run_frames"]
+                g["length"].append(sum(pred) / len(res["units"]))
+                g["dur_mae"].append(sum(abs(p - t) for p, t in zip(pred, true)) / len(true))
+                g["dur_exact"].append(sum(p == t for p, t in zip(pred, true)) / len(true))
         for row in result["samples"]:
             res = (records.get("resynthesize") or {}).get(row["id"])
             if res and not res["error"]:
                 out = res["output"]
                 row.update(units=len(out["units"]), merged_units=out["merged_units"], audio=out["audio"],
                            tokenize_seconds=out["tokenize_seconds"], vocode_seconds=out["vocode_seconds"])
+                if out.get("run_frames") is not None:
+                    row["rendered_units"] = out["rendered_units"]
         for lang, g in sorted(by_lang.items()):
             sys_fail, meas_fail = status.get(lang, (0, 0))
             for name, values, unit in (
@@ -146,7 +176,11 @@ class ResynthesisTask(WERTask):
                     ("units_per_second_merged", g["ups_merged"], "units/s"),
                     ("bits_per_second", [v * bits for v in g["ups"]], "bit/s"),
                     ("bits_per_second_merged", [v * bits for v in g["ups_merged"]], "bit/s"),
-                    ("tokenizer_rtf", g["tok_rtf"], "ratio"), ("vocoder_rtf", g["voc_rtf"], "ratio")):
+                    ("tokenizer_rtf", g["tok_rtf"], "ratio"), ("vocoder_rtf", g["voc_rtf"], "ratio"),
+                    ("rendered_length_ratio", g["length"], "ratio"), ("duration_mae", g["dur_mae"], "frames"),
+                    ("duration_exact", g["dur_exact"], "ratio")):
+                if not values and name in ("rendered_length_ratio", "duration_mae", "duration_exact"):
+                    continue  # rendered from un-merged units: no durations to judge
                 row = mean_row(self.options, {"name": name, "lang": lang, "unit": unit}, values, sys_fail, meas_fail,
                                None, "latency")
                 row["failure_rule"] = STREAM_RULE
@@ -154,5 +188,6 @@ class ResynthesisTask(WERTask):
                 result["metrics"].append(row)
         result.setdefault("info", {})["resynthesis"] = {
             "codes": codes, "bits_per_unit": bits, "source_tts": self.source.describe() if self.source else None,
-            "bit_rate": "log2(codes) x units per second of source audio; merged: after merging repeated units"}
+            "bit_rate": "log2(codes) x units per second of source audio; merged: after merging repeated units",
+            "units_rendered": self.model.describe().get("units_rendered", "un-merged (as tokenized)")}
         return result

@@ -5,8 +5,10 @@
     feature_norm.npy  (2, 512) float32 per-dimension mean and std that standardize the features first (absent
                     in codecs built before it: raw features)
     vocoder.pt      state_dict of models.codec.net.UnitMelNet (trained on one speaker, un-merged units)
+    durations.pt    state_dict of models.codec.durations.DurationNet: frames per run of merged units (absent in
+                    codecs built before it; codec.json ``durations`` holds its config, rounding and measured fit)
 
-``codec.json`` names the sha256 of the other two files, so hashing ``codec.json`` identifies the whole codec
+``codec.json`` names the sha256 of the other files, so hashing ``codec.json`` identifies the whole codec
 (the CSLM speech-tokenizer cache uses exactly that hash). ``load_codec`` checks the hashes and fails fast.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ MANIFEST = "codec.json"
 CENTROIDS = "centroids.npy"
 FEATURE_NORM = "feature_norm.npy"
 VOCODER = "vocoder.pt"
+DURATIONS = "durations.pt"
 
 
 def codec_dir(spec: str | Path) -> Path:
@@ -51,6 +54,21 @@ class CodecManifest:
     def sha256(self) -> str:
         return sha256_file(self.folder / MANIFEST)
 
+    @property
+    def has_durations(self) -> bool:
+        """Built with a duration model (codecs built before it render merged units one frame per run)."""
+        return DURATIONS in self.data.get("files", {}) and "durations" in self.data
+
+    def load_durations(self, rounding: str | None = None):
+        """The duration model (models.codec.durations.DurationModel), or None when the codec has none."""
+        if not self.has_durations:
+            return None
+        from models.codec.durations import load_duration_model
+
+        self.check(DURATIONS)
+        spec = self.data["durations"]
+        return load_duration_model(self.folder / DURATIONS, spec["net"], rounding or spec["rounding"])
+
     def check(self, *names: str) -> None:
         for name in names:
             path = self.folder / name
@@ -71,7 +89,7 @@ def load_codec(spec: str | Path) -> CodecManifest:
 
 def write_manifest(folder: Path, data: dict[str, Any]) -> None:
     """Write codec.json with the sha256 of every weight file present; atomic rename."""
-    files = {name: sha256_file(folder / name) for name in (CENTROIDS, FEATURE_NORM, VOCODER)
+    files = {name: sha256_file(folder / name) for name in (CENTROIDS, FEATURE_NORM, VOCODER, DURATIONS)
              if (folder / name).is_file()}
     tmp = folder / f".{MANIFEST}.tmp"
     tmp.write_text(json.dumps({"format": FORMAT, **data, "files": files}, indent=2, sort_keys=True) + "\n",

@@ -3,7 +3,8 @@
 Registered as ``cslm-sft`` and ``cslm-base`` (released Hub checkpoints; ``--model-path`` overrides) and ``cslm``
 (any local folder). Capabilities:
 - ``transcribe``: ASR prompt (units in, text out) -> text channel;
-- ``synthesize``: TTS prompt (text in, units out) -> unit vocoder -> Audio;
+- ``synthesize``: TTS prompt (text in, units out) -> unit vocoder -> Audio (the generated units are run-merged:
+  the codec vocoder restores each run's frames with its duration model first, see ``vocoder_durations``);
 - ``respond`` / ``respond_batch``: released general / cross-lingual prompt -> harness.response.Response (both
   channels, timing).
 Generation runs locally (transformers, ``gen_batch_size`` requests per left-padded batch) or on an
@@ -37,7 +38,11 @@ from models.cslm.vocoder import COSYVOICE_25HZ, VocoderPending, make_vocoder
 log = logging.getLogger(__name__)
 TOKENIZER_FILE = "speech_tokenizer_v1.onnx"
 ADAPTER_KEYS = {"path", "revision", "speech_tokenizer", "long_audio", "unit_cache", "vocoder", "vocoder_speaker",
-                "vocoder_prompt_wav", "prompts", "device", "unit_format"}
+                "vocoder_prompt_wav", "vocoder_durations", "prompts", "device", "unit_format"}
+# vocoder_durations: how the generated (run-merged) units get their frames before the vocoder -- "predicted" (the
+# codec vocoder's duration model; vocoders without one render one frame per run) or "none" (one frame per run
+# everywhere: the path before the duration model). describe()["unit_durations"] records which ran.
+DURATION_CHOICES = ("predicted", "none")
 
 
 class CSLMOutputError(CodedError, RuntimeError):
@@ -60,8 +65,11 @@ class CSLM(Model):
         except ValueError as exc:
             raise ModelConfigError(f"{name}: {exc}") from None
         self.vocoder_spec = options.get("vocoder") or ("cosyvoice" if self.ckpt.hub_id else "none")
+        durations = options.get("vocoder_durations", "predicted")
+        if durations not in DURATION_CHOICES:
+            raise ModelConfigError(f"{name}: vocoder_durations={durations!r}: choose {' or '.join(DURATION_CHOICES)}")
         self.vocoder = make_vocoder(self.vocoder_spec, options.get("vocoder_speaker"),
-                                    options.get("vocoder_prompt_wav"))
+                                    options.get("vocoder_prompt_wav"), durations=durations)
         self._vocoder_explicit = "vocoder" in options
         self.tokenizer_spec = self._tokenizer_spec(options.get("speech_tokenizer"))
         self._describe: dict[str, Any] | None = None
@@ -105,7 +113,9 @@ class CSLM(Model):
                 "prompt_mode": self.gen.prompt_mode, "max_new_tokens": self.gen.max_new_tokens,
                 "eoa_cut": self.gen.eoa_cut, "prompts": self.table,
                 "speech_tokenizer": tok_id, "long_audio": self.options.get("long_audio", "error"),
-                "vocoder": self.vocoder.describe() if self.vocoder else None}
+                "vocoder": self.vocoder.describe() if self.vocoder else None,
+                # generated units are run-merged: how their frames were restored before the vocoder
+                "unit_durations": self.vocoder.merged_rendering() if self.vocoder else None}
         return self._describe
 
     def _dtype(self) -> tuple[str, str | None]:
@@ -181,7 +191,7 @@ class CSLM(Model):
 
         def new_streamer(t0: float):  # a streaming vocoder renders each speech chunk as generation completes it
             return UnitTimingStreamer(self.vocab, self.marker_ids, self.end_ids, t0=t0, skip_prompt=False,
-                                      open_audio=(lambda: self._vocoder().open_stream()) if streams else None)
+                                      open_audio=(lambda: self._vocoder().open_stream(merged=True)) if streams else None)
 
         if self.backend.served:
             client = CompletionsClient(self.backend, jitter_seed=self.gen.seed)
@@ -282,7 +292,7 @@ class CSLM(Model):
             raw, parsed = self._parse(ids, expect_units=True, expect_text=False)
             if not parsed.units:
                 raise CSLMOutputError("no_units", f"generation has no speech units ({parsed.malformed}): {raw[:200]!r}")
-            audio = self._streamed(parsed, dict(events)) or vocoder.render(parsed.units)
+            audio = self._streamed(parsed, dict(events)) or vocoder.render_merged(parsed.units)
             if parsed.malformed:
                 audio.warnings.append(f"malformed generation: {parsed.malformed}")
             out.append(audio)
@@ -326,7 +336,7 @@ class CSLM(Model):
         wav = self._streamed(parsed, events)
         if wav is None and parsed.units and self.vocoder is not None:
             try:
-                wav = self._vocoder().render(parsed.units)
+                wav = self._vocoder().render_merged(parsed.units)
                 events["audio_end"] = round(time.perf_counter() - t0, 6)
             except VocoderPending as exc:
                 events["vocoder_pending"] = str(exc)

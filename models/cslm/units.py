@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.unit_vocoder import expand_runs, merge_repeats  # noqa: F401 -- their home; re-exported here
+
 # name -> (how one unit is written, regex capturing the unit number)
 UNIT_FORMATS: dict[str, tuple[str, str]] = {
     "angle": ("<{}>", r"<(\d+)>"),          # released CSLM: <0> ... <4095>
@@ -69,22 +71,6 @@ class UnitVocab:
 
     def parse_units(self, text: str) -> list[int]:
         return [int(m) for m in self.pattern.findall(text)]
-
-
-def merge_repeats(units) -> tuple[np.ndarray, np.ndarray]:
-    """Collapse runs of a repeated unit: ``[5,5,5,7,5] -> ([5,7,5], [3,1,1])`` (run lengths kept for decoders).
-
-    Returns int64 arrays: the prompt path maps them to token ids without a Python-list round trip."""
-    arr = np.asarray(units, dtype=np.int64)
-    if arr.size == 0:
-        return arr, arr.copy()
-    starts = np.flatnonzero(np.concatenate(([True], arr[1:] != arr[:-1])))
-    runs = np.diff(np.concatenate((starts, [arr.size])))
-    return arr[starts], runs
-
-
-def expand_runs(units, runs) -> list[int]:
-    return np.repeat(np.asarray(units, dtype=np.int64), np.asarray(runs, dtype=np.int64)).tolist()
 
 
 def detect_units(tokenizer, n_units: int | None = None, prefer: str | None = None) -> UnitVocab:

@@ -7,51 +7,33 @@
   sequence, rewritten not appended); the sample fails with code ``vocoder_pending`` until ``DIR/<key>.wav``
   exists, after which ``--retry-failed`` picks it up. ``key`` = first 16 hex of sha256 of the unit string.
 - ``codec:DIR``: the codec vocoder of a folder built by ``python -m training build-codec`` (models/codec:
-  un-merged 25 Hz units -> log mel -> Griffin-Lim, 16 kHz; renders whole or chunk by chunk).
+  un-merged 25 Hz units -> log mel -> Griffin-Lim, 16 kHz; renders whole or chunk by chunk; merged units are
+  expanded by the codec's duration model first).
 - ``unit-sine``: a deterministic TEST/DIAGNOSTIC vocoder -- each unit is a 40 ms tone (25 Hz frame rate)
   whose pitch encodes the unit id. It exercises the pipeline offline; it does not render speech.
 
-CSLM emits run-merged units and the release ships no duration model, so units are rendered one frame each
-unless run lengths are given (``runs``), which then expand the sequence first.
+CSLM emits run-merged units; the adapter renders them with ``render_merged``: the codec vocoder predicts each
+run's frames with its duration model (``durations="none"`` turns that off), the others render one frame per
+run (the release ships no duration model), and ``merged_rendering()`` records which. Known run lengths
+(``runs``) expand the sequence first in every vocoder. The interface (UnitVocoder) is models.unit_vocoder's:
+this module imports models.codec, never the other way round.
 """
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from harness.audio import Audio, read_audio
 from harness.model import ModelConfigError
-from models.cslm.units import expand_runs
+from models.unit_vocoder import UnitVocoder, expand_runs
 
 COSYVOICE_25HZ = "FunAudioLLM/CosyVoice-300M-25Hz"  # Hub id of the tokenizer/decoder CSLM was built on
 
 
 class VocoderPending(RuntimeError):
     code = "vocoder_pending"
-
-
-class UnitVocoder:
-    name = "base"
-    sample_rate = 16000
-    streams = False  # True: open_stream() renders chunks as they are generated
-
-    def load(self) -> None:
-        """Check configuration and read weights; raise ModelConfigError with a how-to when impossible."""
-
-    def describe(self) -> dict[str, Any]:
-        return {"id": self.name, "sample_rate": self.sample_rate}
-
-    def render(self, units: list[int], runs: list[int] | None = None) -> Audio:
-        raise NotImplementedError
-
-    def open_stream(self):
-        """A session with ``push(units) -> samples`` and ``finish() -> samples`` that renders as units arrive,
-        or None: this vocoder renders whole sequences only (the latency task then adds the measured time to
-        render the first chunk to the time that chunk was complete)."""
-        return None
 
 
 def units_key(units) -> str:
@@ -161,8 +143,10 @@ class CosyVoiceVocoder(UnitVocoder):
         return Audio(torch.cat(chunks, dim=1).reshape(-1).numpy().astype(np.float32), self.sample_rate)
 
 
-def make_vocoder(spec: str | None, speaker: str | None = None, prompt_wav: str | None = None) -> UnitVocoder | None:
-    """``none`` | ``unit-sine`` | ``cosyvoice[:MODEL_DIR]`` | ``external:DIR`` | ``codec:DIR``."""
+def make_vocoder(spec: str | None, speaker: str | None = None, prompt_wav: str | None = None,
+                 durations: str = "predicted") -> UnitVocoder | None:
+    """``none`` | ``unit-sine`` | ``cosyvoice[:MODEL_DIR]`` | ``external:DIR`` | ``codec:DIR``. ``durations``
+    (``predicted`` | ``none``): how a vocoder with a duration model renders merged units."""
     if not spec or spec == "none":
         return None
     kind, _, arg = spec.partition(":")
@@ -177,5 +161,5 @@ def make_vocoder(spec: str | None, speaker: str | None = None, prompt_wav: str |
     if kind == "codec":
         from models.codec.vocoder import CodecVocoder
 
-        return CodecVocoder(arg)
+        return CodecVocoder(arg, durations=durations)
     raise ModelConfigError(f"vocoder={spec!r}: choose none, unit-sine, cosyvoice[:MODEL_DIR], external:DIR or codec:DIR")

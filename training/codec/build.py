@@ -7,9 +7,15 @@
                   inference), one group per process
     4 tokenizer   feature_norm.npy (per-dimension mean, std) + centroids.npy (mini-batch k-means on the
                   standardized sample, seeded, one thread, 10 passes)
-    5 vocoder     work/vocoder-ckpt.pt during training (resumable), then vocoder.pt; codec.json last
+    5 vocoder     work/vocoder-ckpt.pt during training (resumable), then vocoder.pt
+    6 durations   work/durations-ckpt.pt during training (resumable), then durations.pt: frames per run of merged
+                  units (models.codec.durations), trained on the un-merged units of the codec's own training
+                  utterances (English Piper + the BELLE clips; a seeded 5 % kept out to measure the fit)
+    codec.json last, naming every weight file with its sha256.
 work/recipe.json records what decided each step: a rerun with other data settings is refused (use a new
-output_dir); other tokenizer settings redo steps 4-5, other vocoder settings redo step 5.
+output_dir); other tokenizer settings redo steps 4-6, other vocoder settings step 5, other duration settings
+step 6. A codec built before step 6 existed resumes by running step 6 alone; its codec.json stays as it was
+(complete and consistent, without durations) until the new one replaces it.
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from models.codec.bundle import CENTROIDS, FEATURE_NORM, MANIFEST, VOCODER, nearest, write_manifest
+from models.codec.bundle import CENTROIDS, DURATIONS, FEATURE_NORM, MANIFEST, VOCODER, nearest, write_manifest
 from training.codec.corpus import belle_wavs, heldout_sentences, load_16k, synthesize_english
 from training.codec.recipe import CodecRecipe, CodecRecipeError
 from training.codec.sentences import distinct_words, frequent_word_sentences, generate, vocabulary_size
@@ -171,10 +177,33 @@ class CodecBuilder:
         self.net_config = net_config
         return self.report["vocoder"]
 
+    def durations(self, feats: dict[str, list[np.ndarray]], centroids: np.ndarray, norm: np.ndarray | None) -> dict:
+        from models.codec.durations import DurationConfig
+        from training.codec.train_durations import train_durations
+
+        r, d = self.recipe, self.recipe.durations
+        if (self.out / DURATIONS).is_file() and self.report.get("durations", {}).get("steps_done") == d.steps:
+            return self.report["durations"]
+        config = DurationConfig(codes=r.codes, dim=d.dim, first_left=d.first_left, lookahead=d.lookahead,
+                                dilations=tuple(d.dilations), max_frames=d.max_frames, unit_features=d.unit_features,
+                                feature_dim=int(centroids.shape[1]))
+        utterances = [nearest(f, centroids, norm) for corpus in sorted(feats) for f in feats[corpus]]
+        summary = train_durations(utterances, config, d, r.seed, self.work / "durations-ckpt.pt", self._bar,
+                                  centroids=centroids)
+        import torch
+
+        tmp = self.out / f".{DURATIONS}.tmp"
+        torch.save(summary.pop("net").state_dict(), tmp)
+        tmp.replace(self.out / DURATIONS)
+        self.report["durations"] = {**summary, "net": config.to_dict(), "rounding": d.rounding,
+                                    "corpora": {c: len(f) for c, f in sorted(feats.items())}}
+        return self.report["durations"]
+
     def _check_recipe(self) -> None:
         """A resumed build must be the same build: each step's settings are recorded in work/recipe.json. Other
-        data settings are refused; other tokenizer settings redo the tokenizer and the vocoder; other vocoder
-        settings redo the vocoder."""
+        data settings are refused; other tokenizer settings redo the tokenizer, the vocoder and the durations;
+        other vocoder settings redo the vocoder, other duration settings the durations. A build recorded before
+        the durations step existed simply lacks it: nothing is redone but that step."""
         path = self.work / "recipe.json"
         wanted = self.recipe.step_fields()
         had = json.loads(path.read_text()) if path.is_file() else None
@@ -190,11 +219,16 @@ class CodecBuilder:
                     f"{self.out} was built with a different recipe ({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in diff.items())}); "
                     f"choose a new output_dir, or delete {self.work} to rebuild from nothing")
             vocoder_files = [self.work / "vocoder-ckpt.pt", self.out / VOCODER, self.out / MANIFEST]
+            duration_files = [self.work / "durations-ckpt.pt", self.out / DURATIONS]
             if had.get("tokenizer") != wanted["tokenizer"]:
                 self._forget("tokenizer", [self.out / CENTROIDS, self.out / FEATURE_NORM, self.work / "stream.npz",
-                                           *vocoder_files])
-            elif had.get("vocoder") != wanted["vocoder"]:
-                self._forget("vocoder", vocoder_files)
+                                           *vocoder_files, *duration_files])
+            else:
+                if had.get("vocoder") != wanted["vocoder"]:
+                    self._forget("vocoder", vocoder_files)
+                if "durations" in had and had["durations"] != wanted["durations"]:
+                    # codec.json names durations.pt's hash: it goes too, until the step has run again
+                    self._forget("durations", [*duration_files, self.out / MANIFEST])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(wanted, indent=2, sort_keys=True))
 
@@ -202,9 +236,9 @@ class CodecBuilder:
         gone = [p for p in files if p.is_file()]
         for p in gone:
             p.unlink()
-        self.report.pop("vocoder", None)
-        if step == "tokenizer":
-            self.report.pop("kmeans", None)
+        for key in {"tokenizer": ("kmeans", "vocoder", "durations"), "vocoder": ("vocoder",),
+                    "durations": ("durations",)}[step]:
+            self.report.pop(key, None)
         if gone:
             print(f"build-codec: {step} settings changed since the last run: redoing it "
                   f"(removed {', '.join(p.name for p in gone)})")
@@ -223,13 +257,19 @@ class CodecBuilder:
         feats = self._timed("features", lambda: self.features(corpora))
         centroids, norm = self._timed("tokenizer", lambda: self.tokenizer(feats))
         voc = self._timed("vocoder", lambda: self.vocoder(corpora["en"], feats["en"], centroids, norm))
+        dur = self._timed("durations", lambda: self.durations(feats, centroids, norm))
         net = NetConfig(codes=r.codes, dim=r.vocoder.dim, dilations=tuple(r.vocoder.dilations))
         write_manifest(self.out, {
             "codes": r.codes, "rate_hz": 25, "sample_rate": 16000,
             "features": WhisperBaseFeatures(threads=1).describe(), "mel": MelConfig().to_dict(),
             "standardized": norm is not None,
             "net": net.to_dict(), "context_units": net.context_units,
-            "units_for_vocoder": "un-merged (one unit = 40 ms; durations kept)",
+            "units_for_vocoder": "un-merged (one unit = 40 ms; durations kept); merged units: expanded by durations.pt",
+            "durations": {"net": dur["net"], "rounding": dur["rounding"], "fit": dur["fit"],
+                          "trained_on": {"corpora": dur["corpora"], "steps": dur["steps_done"],
+                                         "seconds": dur["seconds"], "final_loss": dur["final_loss"]},
+                          "streaming": "a run's frames are final once lookahead more runs (or the end) arrived; "
+                                       "then the vocoder's context_units"},
             "training": {"recipe": r.to_dict(), "english_sentences": len(sentences),
                          "template_sentences": r.en_sentences, "frequent_word_sentences": r.en_word_sentences,
                          "template_vocabulary": vocabulary_size(), "distinct_words": distinct_words(sentences),
@@ -238,7 +278,7 @@ class CodecBuilder:
                          "report": self.report, "complete": not voc.get("stopped_early")},
         })
         print(json.dumps({"codec": str(self.out), "seconds": self.report.get("seconds"),
-                          "vocoder": voc}, indent=2))
+                          "vocoder": voc, "durations": {k: v for k, v in dur.items() if k != "net"}}, indent=2))
         return self.out
 
 

@@ -32,6 +32,28 @@ class VocoderRecipe:
 
 
 @dataclass(frozen=True)
+class DurationRecipe:
+    dim: int = 128                                          # channels of the duration net
+    first_left: int = 2                                     # runs before a run seen by its first convolution
+    lookahead: int = 2                                      # runs after a run it may see (its streaming look-ahead)
+    dilations: tuple[int, ...] = (1, 2, 4)                  # causal residual blocks (kernel 3)
+    max_frames: int = 8                                     # classes 1..max_frames (longer runs train as the last)
+    unit_features: str = "centroids"                        # unit inputs: "centroids" (the frozen k-means centroids,
+                                                            # projected: generalizes better) or "learned" embeddings
+    rounding: str = "quantile:0.8"                          # decoding (models.codec.durations): quantile:Q (the
+                                                            # shortest length with cumulative probability >= Q),
+                                                            # carry (error diffusion), round, argmax
+    steps: int = 1500                                       # optimizer steps
+    batch_size: int = 32                                    # windows per step
+    window_runs: int = 128                                  # runs predicted per window
+    lr: float = 2e-3                                        # peak AdamW learning rate (warm-up, then cosine)
+    warmup: int = 50                                        # warm-up steps
+    dropout: float = 0.2                                    # on the unit inputs while training
+    validation_share: float = 0.05                          # training utterances kept out to measure the fit
+    checkpoint_every: int = 250                             # steps between resumable checkpoints
+
+
+@dataclass(frozen=True)
 class CodecRecipe:
     output_dir: str                     # the codec folder (codec.json, centroids.npy, vocoder.pt) + work/
     seed: int = 0                       # sentences, k-means, crops and weight init
@@ -49,10 +71,12 @@ class CodecRecipe:
                                         # 512 dimensions carry a quarter of the variance and would rule L2)
     kmeans_vectors: int = 60000         # at most this many 25 Hz vectors fit k-means (a seeded sample)
     vocoder: VocoderRecipe = field(default_factory=VocoderRecipe)  # unit -> mel net and its training
+    durations: DurationRecipe = field(default_factory=DurationRecipe)  # merged units -> frames per run
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["vocoder"]["dilations"] = list(self.vocoder.dilations)
+        data["durations"]["dilations"] = list(self.durations.dilations)
         data["length_scales"] = list(self.length_scales)
         return data
 
@@ -73,12 +97,13 @@ class CodecRecipe:
         return {k: v for k, v in self.to_dict().items() if k in keys}
 
     def step_fields(self) -> dict[str, dict[str, Any]]:
-        """Per build step, what decides its output: data (speech, features), tokenizer, vocoder."""
+        """Per build step, what decides its output: data (speech, features), tokenizer, vocoder, durations."""
         voc = {k: v for k, v in self.to_dict()["vocoder"].items() if k not in ("max_minutes", "checkpoint_every")}
+        dur = {k: v for k, v in self.to_dict()["durations"].items() if k != "checkpoint_every"}
         return {"data": self.data_fields(),
                 "tokenizer": {"codes": self.codes, "kmeans_vectors": self.kmeans_vectors,
                               "standardize": self.standardize},
-                "vocoder": voc}
+                "vocoder": voc, "durations": dur}
 
 
 def _typed(cls, data: dict[str, Any], where: str):
@@ -114,10 +139,12 @@ def load_codec_recipe(path: str | Path, overrides: list[str] = ()) -> CodecRecip
             target = target.setdefault(parent, {})
         target[leaf] = yaml.safe_load(value)
     voc = data.pop("vocoder", {}) or {}
+    dur = data.pop("durations", {}) or {}
     if "output_dir" not in data:
         raise CodecRecipeError(f"{path}: output_dir is required")
     recipe = CodecRecipe(**_typed(CodecRecipe, data, str(path)),
-                         vocoder=VocoderRecipe(**_typed(VocoderRecipe, voc, f"{path}: vocoder")))
+                         vocoder=VocoderRecipe(**_typed(VocoderRecipe, voc, f"{path}: vocoder")),
+                         durations=DurationRecipe(**_typed(DurationRecipe, dur, f"{path}: durations")))
     for key in ("en_sentences", "codes", "kmeans_vectors", "workers"):
         if getattr(recipe, key) < 1:
             raise CodecRecipeError(f"{path}: {key} must be >= 1")
@@ -125,4 +152,20 @@ def load_codec_recipe(path: str | Path, overrides: list[str] = ()) -> CodecRecip
         raise CodecRecipeError(f"{path}: codes ({recipe.codes}) exceeds kmeans_vectors ({recipe.kmeans_vectors})")
     if recipe.vocoder.steps < 1 or recipe.vocoder.checkpoint_every < 1:
         raise CodecRecipeError(f"{path}: vocoder.steps and vocoder.checkpoint_every must be >= 1")
+    d = recipe.durations
+    from models.codec.durations import check_rounding
+
+    if d.unit_features not in ("learned", "centroids"):
+        raise CodecRecipeError(f"{path}: durations.unit_features {d.unit_features!r}: choose learned or centroids")
+    try:
+        check_rounding(d.rounding)
+    except ValueError as exc:
+        raise CodecRecipeError(f"{path}: durations.{exc}") from None
+    if d.steps < 1 or d.checkpoint_every < 1 or d.batch_size < 1 or d.window_runs < 1 or d.dim < 1:
+        raise CodecRecipeError(f"{path}: durations.steps, checkpoint_every, batch_size, window_runs and dim must be >= 1")
+    if d.lookahead < 0 or d.first_left < 0 or d.max_frames < 2 or any(x < 1 for x in d.dilations):
+        raise CodecRecipeError(f"{path}: durations.lookahead and first_left must be >= 0, max_frames >= 2, "
+                               f"dilations >= 1")
+    if not 0 < d.validation_share < 0.5:
+        raise CodecRecipeError(f"{path}: durations.validation_share must lie in (0, 0.5)")
     return replace(recipe)

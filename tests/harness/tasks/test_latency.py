@@ -105,6 +105,11 @@ def test_a_streaming_vocoder_stamps_first_audio_during_generation(tmp_path, tmp_
     for ev in events:  # stamped in order, the first audio while tokens were still coming
         assert ev["first_chunk_end"] <= ev["first_audio"] < ev["end"] <= ev["audio_end"]
         assert "stream" not in ev and "stream_units_differ" not in ev
+    # the generated units are run-merged: each run lasts the frames the codec's duration model gives it
+    from models.codec.bundle import load_codec
+
+    frames = int(load_codec(codec).load_durations().durations(list(range(45))).sum())
+    assert frames >= 45 and results["model"]["unit_durations"]["durations"] == "predicted"
     assert all(r["output"]["audio_seconds"] == pytest.approx(frames * 0.04) for r in cache if r.get("output"))
 
 

@@ -42,6 +42,9 @@ def test_tts_wer_end_to_end(model_args, tmp_path):
     counts = results["counts"]
     assert counts["samples"] == 3 and counts["scored"] + counts["failed"] == 3 and counts["scored"] >= 1
     assert results["model"]["generation"]["seed"] == 3 and results["model"]["vocoder"]["id"] == "unit-sine"
+    # generated units are run-merged; a vocoder without a duration model renders one frame per run, and says so
+    assert results["model"]["unit_durations"] == {"durations": "one frame per run",
+                                                  "why": "the unit-sine vocoder has no duration model"}
     assert results["options"]["model_args"]["seed"] == "3"
     rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     for row in rows:
@@ -116,6 +119,8 @@ def test_audio_input_needs_a_speech_tokenizer(tiny_ckpt, speechlike):
         model.transcribe([speechlike], "en")
     with pytest.raises(ModelConfigError, match="vocoder=unit-sine"):
         model.synthesize(["hello"], "en")
+    with pytest.raises(ModelConfigError, match="vocoder_durations='guess'"):
+        CSLM("cslm", path=str(tiny_ckpt), vocoder="unit-sine", vocoder_durations="guess")
 
 
 def test_greedy_and_full_chain_options(model_args, speechlike):
