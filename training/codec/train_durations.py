@@ -9,7 +9,6 @@ to measure the fit (never the codec's held-out evaluation sentences: those are n
 """
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from models.codec.durations import DurationConfig, DurationModel, DurationNet, pad
 from models.unit_vocoder import merge_repeats
+from training.codec.train_vocoder import save_checkpoint, warmup_cosine
 
 
 def split_utterances(count: int, share: float, seed: int) -> tuple[list[int], list[int]]:
@@ -89,16 +89,10 @@ def train_durations(utterances: list[np.ndarray], config: DurationConfig, recipe
         step, history, spent = state["step"], state["history"], state["seconds"]
 
     def lr_at(s: int) -> float:
-        if s < recipe.warmup:
-            return recipe.lr * (s + 1) / recipe.warmup
-        t = (s - recipe.warmup) / max(1, recipe.steps - recipe.warmup)
-        return recipe.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+        return warmup_cosine(s, recipe.lr, recipe.warmup, recipe.steps)
 
     def save():
-        tmp = ckpt_path.with_name(ckpt_path.name + ".tmp")
-        torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step, "history": history,
-                    "seconds": spent}, tmp)
-        tmp.replace(ckpt_path)
+        save_checkpoint(ckpt_path, net, opt, step, history, spent)
 
     net.train()
     start = time.perf_counter() - spent

@@ -34,16 +34,10 @@ def train_vocoder(units: np.ndarray, mels: np.ndarray, net_config, recipe, seed:
     mels_t = torch.from_numpy(mels)
 
     def lr_at(s: int) -> float:
-        if s < recipe.warmup:
-            return recipe.lr * (s + 1) / recipe.warmup
-        t = (s - recipe.warmup) / max(1, recipe.steps - recipe.warmup)
-        return recipe.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+        return warmup_cosine(s, recipe.lr, recipe.warmup, recipe.steps)
 
     def save():
-        tmp = ckpt_path.with_name(ckpt_path.name + ".tmp")
-        torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step, "history": history,
-                    "seconds": spent}, tmp)
-        tmp.replace(ckpt_path)
+        save_checkpoint(ckpt_path, net, opt, step, history, spent)
 
     net.train()
     start = time.perf_counter() - spent
@@ -76,3 +70,21 @@ def train_vocoder(units: np.ndarray, mels: np.ndarray, net_config, recipe, seed:
     net.eval()
     return {"net": net, "steps_done": step, "steps": recipe.steps, "seconds": round(spent, 1),
             "final_loss": float(np.mean(history[-50:])) if history else None, "stopped_early": stopped_early}
+
+
+def warmup_cosine(step: int, lr: float, warmup: int, steps: int) -> float:
+    """Linear warm-up, then cosine decay to 0 at ``steps``: the codec trainers' learning rate."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    t = (step - warmup) / max(1, steps - warmup)
+    return lr * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def save_checkpoint(path: Path, net, opt, step: int, history: list, seconds: float) -> None:
+    """A resumable training state, written atomically (a kill never leaves half a checkpoint)."""
+    import torch
+
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step, "history": history,
+                "seconds": seconds}, tmp)
+    tmp.replace(path)
