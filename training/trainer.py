@@ -108,19 +108,20 @@ def prepare_data(recipe: Recipe, tokenizer, args) -> tuple[PlannedExamples, Toke
     """Tokenize on the main process once; other ranks load the cached arrays it wrote."""
     encoder = ChatEncoder(tokenizer, recipe.max_length, recipe.train_on_inputs, recipe.truncate,
                           recipe.loss_mask, recipe.encoding)
+    plan = schedule(recipe, args)
     key = cache_key([s.path for s in recipe.data], {
         "tokenizer": getattr(tokenizer, "name_or_path", ""), "vocab": len(tokenizer),
         "template": tokenizer.chat_template, "max_length": recipe.max_length, "truncate": recipe.truncate,
         "train_on_inputs": recipe.train_on_inputs, "loss_mask": recipe.loss_mask, "encoding": recipe.encoding,
         "mix": [(s.path, s.ratio) for s in recipe.data],
         "mix_size": recipe.mix_size, "eval_size": recipe.eval_size, "seed": recipe.seed,
-        "schedule": vars(schedule(recipe, args)), "plan": 2})
+        "schedule": vars(plan), "plan": 2})
     cache = Path(recipe.output_dir) / "tokenized" / key
     with args.main_process_first(desc="tokenize"):
         if not (cache / "report.json").is_file():
             mixed = build_examples([(s.path, s.ratio) for s in recipe.data], encoder, mix_size=recipe.mix_size,
                                    eval_size=recipe.eval_size, seed=recipe.seed, num_proc=recipe.num_proc,
-                                   schedule=schedule(recipe, args))
+                                   schedule=plan)
             cache.mkdir(parents=True, exist_ok=True)
             mixed.train.save(cache)
             if mixed.eval is not None:
