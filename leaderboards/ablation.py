@@ -4,9 +4,11 @@ Samples are joined on id (those scored on both sides: ``ok``, or a system failur
 the headline counts it: a failed latency request is +inf in the percentiles); ids are resampled with replacement
 (seeded) and each side's aggregate is recomputed on the same resample, exactly as the metric defines it
 (corpus: sum of errors / sum of reference lengths; mean-utterance: mean of per-sample rates). Identical
-inputs therefore give delta 0, interval [0, 0] and "no difference" exactly. The report also lists every
-option that differs between the two results files besides the factor, because a confounded ablation
-is worth a warning.
+inputs therefore give delta 0, interval [0, 0] and "no difference" exactly. Below stats.MIN_PAIRED_ITEMS
+shared samples a comparison gets no verdict; a p-value under 1/B (B resamples) is printed "< 1/B"; with several
+metrics the report says how many would pass p < 0.05 by chance and adds Bonferroni-adjusted p-values. The report
+also lists every option that differs between the two results files besides the factor, because a confounded
+ablation is worth a warning.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import numpy as np
 from harness.errors import SYSTEM
 from harness.failures import kind_of
 from harness.tasks.latency import FIGURES as LATENCY_FIGURES
+from leaderboards import stats
 from leaderboards.collect import MetricRow, Run, collect, load_samples, metric_rows
 from leaderboards.layout import format_value, metric_format
 
@@ -188,7 +191,9 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, stat: Callable[[np.ndarray], 
     return {"a": va, "b": vb, "delta": delta, "ci95": [lo, hi], "p_value": p, "n": n}
 
 
-def _verdict(delta: float, lo: float, hi: float, better: str) -> str:
+def _verdict(delta: float, lo: float, hi: float, better: str, n: int) -> str:
+    if stats.too_few(n):  # a handful of items: the numbers are printed, no verdict drawn from them
+        return stats.no_verdict(n)
     if lo <= 0.0 <= hi:
         return "no difference"
     improved = delta < 0 if better == "lower" else delta > 0
@@ -207,6 +212,8 @@ def _pair_runs(a: Side, b: Side) -> list[tuple[Run, Run]]:
 
 
 def compare(factor: str, a: Side, b: Side, resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
+    if resamples < 1:
+        raise ValueError(f"--resamples must be at least 1, got {resamples}")
     pairs = _pair_runs(a, b)
     if not pairs:
         raise ValueError(f"no (task, dataset) is present on both sides of {factor}")
@@ -242,7 +249,8 @@ def compare(factor: str, a: Side, b: Side, resamples: int = 2000, seed: int = 0)
             comparisons.append({"metric": m.name, "lang": m.lang, "aggregation": m.aggregation,
                                 "qualifiers": dict(m.qualifiers), "headline": m.headline, "label": label, **res,
                                 "only_a": len(set(pa) - set(pb)), "only_b": len(set(pb) - set(pa)),
-                                "verdict": _verdict(res["delta"], *res["ci95"], metric_format(m.name).better)})
+                                "verdict": _verdict(res["delta"], *res["ci95"], metric_format(m.name).better,
+                                                    res["n"])})
         factor_diff = {k: v for k, v in diff.items() if k not in others}
         if factor_diff and not (a.label and b.label):  # unnamed sides: label them by the factor's values
             va, vb = next(iter(factor_diff.values()))
@@ -251,7 +259,18 @@ def compare(factor: str, a: Side, b: Side, resamples: int = 2000, seed: int = 0)
                                 "factor_differences": factor_diff,
                                 "other_differences": others, "warnings": warnings,
                                 "comparisons": comparisons, "skipped": skipped})
+    # Every comparison of the report is one test of one family: Bonferroni over all of them.
+    m = sum(len(p["comparisons"]) for p in report["pairs"])
+    report.update(min_items=stats.MIN_PAIRED_ITEMS, compared=m, multiple_comparisons=stats.multiple_comparisons(m))
+    for c in (c for p in report["pairs"] for c in p["comparisons"]):
+        c.update(p_text=stats.format_p(c["p_value"], resamples), p_bonferroni=min(1.0, m * c["p_value"]),
+                 p_bonferroni_text=stats.bonferroni(c["p_value"], m, resamples))
     return report
+
+
+def p_expression(text: str) -> str:
+    """``p=0.032`` or ``p < 0.001``."""
+    return f"p {text}" if text.startswith("<") else f"p={text}"
 
 
 def _fmt(metric: str, x: float, signed: bool = False) -> str:
@@ -263,10 +282,15 @@ def _fmt(metric: str, x: float, signed: bool = False) -> str:
 
 def to_markdown(report: dict[str, Any], link, plot: str | None) -> str:
     f = report["factor"]
+    several = report["compared"] > 1
     out = [f"# Ablation: {f} = {report['a']} (A) vs {report['b']} (B)", "",
            (f"Paired bootstrap on shared samples ({report['resamples']} resamples of sample ids, seed "
            f"{report['seed']}); delta = B − A in the metric's units (error rates in %); p = twice the "
-           "smaller share of resampled deltas on either side of 0; verdict from the 95 % interval."), ""]
+           f"smaller share of resampled deltas on either side of 0 (below 1/{report['resamples']}: printed "
+           f"< {1 / report['resamples']:.2g}); verdict from the 95 % interval, none below {report['min_items']} "
+           "shared items."), ""]
+    if several:
+        out += [f"**{report['multiple_comparisons']}**", ""]
     for pair in report["pairs"]:
         ra, rb = pair["a_run"], pair["b_run"]
         out += [f"## {pair['task']} on {pair['dataset']}", "",
@@ -280,13 +304,16 @@ def to_markdown(report: dict[str, Any], link, plot: str | None) -> str:
         else:
             out.append(f"- no option other than {f} differs")
         out += [f"- **warning**: {w}" for w in pair["warnings"]]
-        out += ["", "| metric | A | B | delta B−A | 95 % CI | p | n shared (only A / only B) | verdict |",
-                "|---|---:|---:|---:|---:|---:|---:|---|"]
+        out += ["", "| metric | A | B | delta B−A | 95 % CI | p | " + ("p Bonf. | " if several else "")
+                + "n shared (only A / only B) | verdict |", "|---|---:|---:|---:|---:|---:|" + ("---:|" if several else "")
+                + "---:|---|"]
         for c in pair["comparisons"]:
             m = c["metric"]
             out.append(f"| {c['label']}{'' if c['headline'] else ' (secondary)'} | {_fmt(m, c['a'])} | "
                        f"{_fmt(m, c['b'])} | {_fmt(m, c['delta'], True)} | [{_fmt(m, c['ci95'][0], True)}, "
-                       f"{_fmt(m, c['ci95'][1], True)}] | {c['p_value']:.3f} | {c['n']} ({c['only_a']} / {c['only_b']}) | "
+                       f"{_fmt(m, c['ci95'][1], True)}] | {c['p_text']} | "
+                       + (f"{c['p_bonferroni_text']} | " if several else "")
+                       + f"{c['n']} ({c['only_a']} / {c['only_b']}) | "
                        f"{c['verdict']} |")
         out += [f"- not compared: {s}" for s in pair["skipped"]] + [""]
     if plot:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.paths import safe_name
-from leaderboards import html, plots
+from leaderboards import html, plots, stats, summary
 from leaderboards.collect import Collection, Run, collect, relpath
 from leaderboards.export import export_runs
 from leaderboards.tables import Table, build_tables, to_csv, to_markdown
@@ -19,6 +19,7 @@ from leaderboards.tables import Table, build_tables, to_csv, to_markdown
 class Built:
     collection: Collection
     tables: list[Table]
+    headline: summary.Summary | None = None
     files: dict[str, Path] = field(default_factory=dict)
 
 
@@ -49,7 +50,8 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
         return relpath(run.dir / name, out)
 
     tables = build_tables(collection)
-    built = Built(collection, tables)
+    headline = summary.build_summary(tables)
+    built = Built(collection, tables, headline)
     pngs: dict[str, str] = {}
     if with_plots:
         for t in tables:
@@ -65,13 +67,15 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
             stale.unlink()
 
     built_by = f"Built from {len(collection.runs)} results files by `{command}`. " if command else ""
+    cells = [cell for t in tables for cell in t.cells]  # the promise about intervals is what the cells hold
+    interval, none = stats.interval_phrase(sum(c.metric.ci95 is not None for c in cells), len(cells))
     intro = ((f"{note} " if note else "") + built_by
-             + "Every number carries its aggregation, a 95 % bootstrap interval, its protocol (normalizer, judge, "
-             "evaluated subset) and a link to its per-sample rows; ↓/↑: lower/higher is better; a † marks a cell "
-             "measured under another protocol than the rest of its column.")
+             + f"Every number carries its aggregation, {interval}its protocol (normalizer, judge, evaluated subset) "
+             "and a link to its per-sample rows; ↓/↑: lower/higher is better; a † marks a cell measured under another "
+             f"protocol than the rest of its column; n: the items behind a column's figures.{none}")
     md = [f"# {title}", "", intro, "", ("Also here: [leaderboard.csv](leaderboard.csv) (every metric, with "
                                         "provenance) and [index.html](index.html) (sortable, provenance per cell)."),
-          "", *sections, *([""] if sections else [])]
+          "", *summary.to_markdown(headline), *sections, *([""] if sections else [])]
     md.append(to_markdown(tables, link, pngs))
     if "latency-distributions" in pngs:
         md += ["", "## Latency distributions", "", f"![latency]({pngs['latency-distributions']})"]
@@ -85,9 +89,9 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
         md += ["", "## Skipped results files", ""] + [f"- {reason}" for _, reason in collection.skipped]
     files = {"markdown": out / "README.md", "csv": out / "leaderboard.csv", "html": out / "index.html"}
     files["markdown"].write_text("\n".join(md).rstrip() + "\n", encoding="utf-8")
-    files["csv"].write_text(to_csv(collection, link), encoding="utf-8")
+    files["csv"].write_text(to_csv(collection, link, summary.csv_marks(headline)), encoding="utf-8")
     files["html"].write_text(html.render(collection, tables, link, pngs, title=title, intro=intro,
-                                              ablations=ablations, boards=boards),
+                                         ablations=ablations, boards=boards, summary=headline),
                              encoding="utf-8")
     built.files.update(files)
     return built

@@ -50,7 +50,7 @@ def _sides(args: argparse.Namespace):
 
 
 def cmd_ablation(args: argparse.Namespace) -> int:
-    from leaderboards.ablation import compare, write_report
+    from leaderboards.ablation import compare, p_expression, write_report
     from leaderboards.export import export_runs
 
     factor, a, b = _sides(args)
@@ -63,12 +63,14 @@ def cmd_ablation(args: argparse.Namespace) -> int:
         a, b = load_side(a.label, out / "a"), load_side(b.label, out / "b")
     report = compare(factor, a, b, resamples=args.resamples, seed=args.seed)
     files = write_report(report, args.out)
+    if report["multiple_comparisons"]:
+        print(report["multiple_comparisons"])
     for pair in report["pairs"]:
         for w in pair["warnings"]:
             print(f"warning ({pair['task']}): {w}", file=sys.stderr)
         for c in pair["comparisons"]:
             print(f"{pair['task']} {c['label']}: delta {c['delta']:+.6f} [{c['ci95'][0]:+.6f}, "
-                  f"{c['ci95'][1]:+.6f}] p={c['p_value']:.3f} n={c['n']} -> {c['verdict']}")
+                  f"{c['ci95'][1]:+.6f}] {p_expression(c['p_text'])} n={c['n']} -> {c['verdict']}")
     for name, path in files.items():
         print(f"  {name}: {path}")
     return 0

@@ -8,6 +8,7 @@ whether it may sit in that column unmarked.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -100,6 +101,19 @@ def describe_model(desc: dict[str, Any], revision: bool = True) -> str:
     return f"{text} ({opts})" if opts else text
 
 
+@functools.lru_cache(maxsize=None)
+def _judge_sets(task: str) -> tuple[dict[str, str] | None, dict[str, str]]:
+    """(published, offline) ASR judges of a task, from its YAML in this checkout; (None, {}) when unknown."""
+    from harness.plan import load_task_spec
+    from harness.tasks.spec import TaskConfigError
+
+    try:
+        spec = load_task_spec(task)
+    except (LookupError, TaskConfigError):  # unknown or unreadable here: the badge falls back on the run's options
+        return None, {}
+    return dict(spec.judges), dict(spec.offline_judges)
+
+
 @dataclass(frozen=True)
 class Run:
     """One results.json (and the samples.jsonl beside it)."""
@@ -126,6 +140,31 @@ class Run:
     def system(self) -> str:
         """The row label of the evaluated system: id and the options that shape its outputs."""
         return describe_model(self.results["model"], revision=False)
+
+    @property
+    def name(self) -> str:
+        """The name the user gave the system (``harness run --name``), or "" when none was given."""
+        name = self.results["model"].get("name")
+        return name if isinstance(name, str) else ""
+
+    @property
+    def judging(self) -> str:
+        """Which ASR judges scored this run, as a table's badge says it: "published judges" (the task's published
+        set), "offline judges" (--offline-judges, or judges of the task's offline set: e.g. a task whose only
+        judges run offline), "substituted judges (--judge)" (another judge), "no judge" (nothing judged)."""
+        llm = (self.results.get("llm_judge") or {}).get("id")
+        used = {lang: desc.get("id") for lang, desc in self.results["judges"].items() if isinstance(desc, dict)}
+        if not used and llm in (None, "none"):
+            return "no judge"
+        options = self.results["options"]
+        if options.get("offline_judges"):
+            return "offline judges"
+        published, offline = _judge_sets(self.task)
+        if published is None:  # a task this checkout does not know: what the options say
+            return "substituted judges (--judge)" if options.get("judges") else "published judges"
+        if all(published.get(lang) == judge for lang, judge in used.items()) and published != offline:
+            return "published judges"
+        return "offline judges" if set(used.values()) <= set(offline.values()) else "substituted judges (--judge)"
 
     @property
     def revision(self) -> str:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from html import escape
 
+from leaderboards import stats
 from leaderboards.collect import Collection
-from leaderboards.tables import Link, Table
+from leaderboards.summary import INTRO as SUMMARY_INTRO
+from leaderboards.summary import Summary
+from leaderboards.tables import Cell, Column, Link, Table
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1200px;
@@ -33,6 +36,14 @@ ul.protocol{color:#57606a;font-size:13px;margin:4px 0}ul.protocol li.fn{color:#c
 pre.prov{background:#f6f8fa;border:1px solid #d0d7de;padding:8px;font-size:12px;display:none;white-space:pre-wrap}
 figure{margin:12px 0}figure img{max-width:100%;border:1px solid #eaeef2}
 .skipped{color:#cf222e}
+.badge{display:inline-block;font-size:12px;font-weight:600;border-radius:10px;padding:1px 9px;margin-left:8px;
+ vertical-align:middle;background:#ddf4ff;color:#0969da;border:1px solid #54aeff}
+.badge.offline,.badge.mixed,.badge.substituted{background:#fff8c5;color:#7d4e00;border-color:#d4a72c}
+.badge.none{background:#f6f8fa;color:#57606a;border-color:#d0d7de}
+th .badge{margin:2px 0 0;display:block;width:max-content}
+#table-summary thead th{white-space:normal;min-width:120px;max-width:240px;vertical-align:top}
+.few{color:#9a6700;font-weight:700;margin-left:3px}h3{font-size:15px;margin:18px 0 4px}
+td.best,td.tied{background:#dafbe1}td.best .v{color:#1a7f37}.rank{font-size:11px;color:#1a7f37;margin-left:4px}
 """
 
 JS = """
@@ -89,43 +100,95 @@ def _attr(text: str) -> str:
     return escape(text, quote=True)
 
 
-def _table(t: Table, link: Link) -> str:
-    head = [f'<th data-col="{_attr(t.task)}:system" data-type="text" scope="col">system</th>']
-    for c in t.columns:
-        proto = "column protocol\n" + "\n".join(f"{k}: {v}" for k, v in c.reference.items())
-        head.append(f'<th data-col="{_attr(c.id)}" data-type="num" scope="col" '
-                    f'title="{_attr(proto)}">{escape(c.label)}</th>')
+def _badge(text: str) -> str:
+    word = text.split()[0]
+    kind = word if word in ("offline", "mixed", "substituted") else "none" if word == "no" else "published"
+    return f'<span class="badge {kind}">{escape(text)}</span>'
+
+
+def _cell(cell: Cell, t: Table, link: Link, rank: str = "") -> str:
+    m = cell.metric
+    prov = cell.provenance()
+    prov["samples"] = link(m.run, "samples.jsonl")
+    html = f'<span class="v">{escape(cell.value_text())}</span>'
+    if m.ci95:
+        html += f' <span class="ci">{escape(cell.ci_text())}</span>'
+        if cell.few:
+            html += f'<sup class="few" title="{_attr(stats.FEW_NOTE)}">{stats.FEW_MARK}</sup>'
+    for i in cell.marks:
+        html += f'<sup class="mark" title="{_attr(t.footnotes[i - 1])}">†{i}</sup>'
+    if rank:
+        html += f'<span class="rank">{rank}</span>'
+    if m.run.failure_note:
+        css = "incomplete" if m.run.incomplete else "failed"
+        html += f' <span class="{css}">{escape(m.run.failure_note)}</span>'
+    html += f' <a href="{_attr(link(m.run, "samples.jsonl"))}">samples</a>'
+    value = "" if m.value is None else repr(m.value)
+    title = "\n".join(f"{k}: {v}" for k, v in prov.items())
+    css = f' class="{rank}"' if rank else ""
+    return f'<td{css} data-v="{value}" title="{_attr(title)}">{html}</td>'
+
+
+def _head(col_id: str, label: str, title: str, extra: str = "") -> str:
+    return (f'<th data-col="{_attr(col_id)}" data-type="num" scope="col" title="{_attr(title)}">{escape(label)}'
+            f"{extra}</th>")
+
+
+def _part(t: Table, columns: list[Column], suffix: str, link: Link) -> str:
+    table_id = f"table-{t.task}{suffix}"  # suffix: "" for a table printed whole, "-part<i>" for its parts
+    head = [f'<th data-col="{_attr(t.task + suffix)}:system" data-type="text" scope="col">system</th>']
+    for c in columns:
+        head.append(_head(c.id, c.header, "column protocol\n" + "\n".join(f"{k}: {v}" for k, v in c.reference.items())))
     body = []
     for row in t.rows:
+        if not any(c.key in row.cells for c in columns):  # nothing of this part measured for this system
+            continue
         cells = [f'<th scope="row">{escape(row.label)}</th>']
-        for c in t.columns:
-            cell = row.cells.get(c.key)
-            if cell is None:
-                cells.append('<td data-v="">–</td>')
-                continue
-            m = cell.metric
-            prov = cell.provenance()
-            prov["samples"] = link(m.run, "samples.jsonl")
-            html = f'<span class="v">{escape(cell.value_text())}</span>'
-            if m.ci95:
-                html += f' <span class="ci">{escape(cell.ci_text())}</span>'
-            for i in cell.marks:
-                html += f'<sup class="mark" title="{_attr(t.footnotes[i - 1])}">†{i}</sup>'
-            if m.run.failure_note:
-                css = "incomplete" if m.run.incomplete else "failed"
-                html += f' <span class="{css}">{escape(m.run.failure_note)}</span>'
-            html += f' <a href="{_attr(link(m.run, "samples.jsonl"))}">samples</a>'
-            value = "" if m.value is None else repr(m.value)
-            title = "\n".join(f"{k}: {v}" for k, v in prov.items())
-            cells.append(f'<td data-v="{value}" title="{_attr(title)}">{html}</td>')
+        cells += [_cell(row.cells[c.key], t, link) if c.key in row.cells else '<td data-v="">–</td>' for c in columns]
         body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table class="lb" id="{_attr(table_id)}"><thead><tr>{"".join(head)}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')
+
+
+def _table(t: Table, link: Link) -> str:
+    parts = []
+    for i, (sub, columns) in enumerate(t.parts()):
+        suffix = f"-part{i + 1}" if sub else ""
+        parts.append((f"<h3>{escape(sub)}</h3>" if sub else "") + _part(t, columns, suffix, link))
     notes = [f"<li>column <b>{escape(c.label)}</b>: " + escape("; ".join(f"{k} {v}" for k, v in c.reference.items()))
              + "</li>" for c in t.columns]
     notes += [f'<li class="fn">†{i} measured under another protocol than its column: {escape(n)}</li>'
               for i, n in enumerate(t.footnotes, 1)]
-    return (f'<table class="lb" id="table-{_attr(t.task)}"><thead><tr>{"".join(head)}</tr></thead>'
+    if any(c.few for c in t.cells):
+        notes.append(f'<li class="fn">{escape(stats.FEW_NOTE)}</li>')
+    return f'{"".join(parts)}<ul class="protocol">{"".join(notes)}</ul><pre class="prov"></pre>'
+
+
+def _summary(summary: Summary, link: Link) -> str:
+    if not summary.columns:
+        return ""
+    head = ['<th data-col="summary:system" data-type="text" scope="col">system</th>']
+    for c in summary.columns:
+        label = f'<br><a href="#{_attr(c.table.task)}">{escape(c.table.title)}</a>'
+        head.append(_head(f"summary:{c.column.id}", c.header, f"{c.table.title}\n{c.badge}", label + _badge(c.badge)))
+    body = []
+    for row in summary.rows:
+        cells = [f'<th scope="row">{escape(row.label)}</th>']
+        for c in summary.columns:
+            cell = row.cells.get(c.table.task)
+            cells.append(_cell(cell, c.table, link, row.ranks.get(c.table.task, "")) if cell is not None
+                         else '<td data-v="">–</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cells = summary.cells
+    legend = stats.interval_legend(sum(c.metric.ci95 is not None for c in cells), len(cells))
+    notes = ([f'<li class="fn">{escape(stats.FEW_NOTE)}</li>'] if any(c.few for c in cells) else []) + \
+        (['<li class="fn">† measured under another protocol than its task\'s column (see that table); not ranked</li>']
+         if any(c.marks for c in cells) else [])
+    text = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", escape(SUMMARY_INTRO))
+    return (f'<section id="summary"><h2>Headline summary</h2><p class="note">{text} {escape(legend)}</p>'
+            f'<table class="lb" id="table-summary"><thead><tr>{"".join(head)}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table><ul class="protocol">{"".join(notes)}</ul>'
-            '<pre class="prov"></pre>')
+            '<pre class="prov"></pre></section>')
 
 
 def _inline_code(text: str) -> str:
@@ -135,19 +198,19 @@ def _inline_code(text: str) -> str:
 
 def render(collection: Collection, tables: list[Table], link: Link, plots: dict[str, str],
            title: str = "Leaderboard", intro: str = "", ablations: list[tuple[str, str]] = (),
-           boards: list[tuple[str, str]] = ()) -> str:
+           boards: list[tuple[str, str]] = (), summary: Summary | None = None) -> str:
     """``plots`` maps a table's task (or "latency-distributions") to a PNG path relative to the page."""
-    nav = " ".join(f'<a href="#{_attr(t.task)}">{escape(t.title)}</a>' for t in tables)
-    sections = []
+    nav = ('<a href="#summary">Headline summary</a> ' if summary and summary.columns else "") + " ".join(
+        f'<a href="#{_attr(t.task)}">{escape(t.title)}</a>' for t in tables)
+    sections = [_summary(summary, link)] if summary else []
     for t in tables:
         fig = (f'<figure><img src="{_attr(plots[t.task])}" alt="{_attr(t.title)}: values with 95 % intervals">'
                "</figure>" if t.task in plots else "")
         note = f'<p class="note">{escape(t.note)}</p>' if t.note else ""
-        sections.append(f'<section id="{_attr(t.task)}"><h2>{escape(t.title)}</h2>{note}'
+        sections.append(f'<section id="{_attr(t.task)}"><h2>{escape(t.title)}{_badge(t.badge)}</h2>{note}'
                         f'<p class="note">Task <code>{escape(t.task)}</code>, dataset '
-                        f'{", ".join(f"<code>{escape(d)}</code>" for d in t.datasets)}. Each cell: value '
-                        "[95 % bootstrap interval]; hover or click a cell for its provenance; click a header "
-                        f"to sort.</p>{_table(t, link)}{fig}</section>")
+                        f'{", ".join(f"<code>{escape(d)}</code>" for d in t.datasets)}. {escape(t.legend())} Hover or '
+                        f"click a cell for its provenance; click a header to sort.</p>{_table(t, link)}{fig}</section>")
     if "latency-distributions" in plots:
         sections.append('<section id="latency-distributions"><h2>Latency distributions</h2><figure>'
                         f'<img src="{_attr(plots["latency-distributions"])}" alt="latency distributions per model">'

@@ -60,6 +60,13 @@ TASK_LAYOUTS: dict[str, TaskLayout] = {
                               "WER of the resynthesized speech, corpus (headline) and mean of per-utterance rates; "
                               "duration exact: share of runs rendered at their true length (merged units only).",
                               aggregations=("corpus", "mean-utterance", "mean"), only_listed=True),
+    # Spoken QA scored against reference answers (harness.tasks.s2s_reference): per channel, then text-vs-speech.
+    "s2s_reference_qa": TaskLayout("Spoken QA against reference answers",
+                                   ("ref_exact_match", "ref_contains", "ref_wer", "ref_cer", "text_speech_wer",
+                                    "text_speech_cer", *QUALITY),
+                                   "Each channel (the text answer; the ASR judge's transcript of the spoken answer) "
+                                   "against the item's reference answer; text-vs-speech: how far the speech strays "
+                                   "from the model's own text."),
     "latency": TaskLayout("Latency", ("tokens_before_first_audio", "first_text_token_s", "first_unit_s",
                                       "first_audio_s", "rtf"),
                           "Seconds after the request; tokens before first audio is the hardware-free figure.",

@@ -116,6 +116,11 @@ def latency_distributions(runs: list[Run], path: Path, fields: tuple[str, ...] =
     return _save(fig, Path(path))
 
 
+def _p(c: dict[str, Any]) -> str:
+    text = c.get("p_text") or f"{c['p_value']:.3f}"
+    return f"p {text}" if text.startswith("<") else f"p={text}"
+
+
 def ablation_deltas(comparisons: list[dict[str, Any]], title: str, path: Path) -> Path | None:
     """Delta (B - A) per metric with its paired-bootstrap 95 % interval; zero marked."""
     rows = [c for c in comparisons if c.get("delta") is not None  # a delta on failed requests (inf) has no bar
@@ -127,9 +132,9 @@ def ablation_deltas(comparisons: list[dict[str, Any]], title: str, path: Path) -
     for i, c in enumerate(rows):
         s = metric_format(c["metric"]).scale
         d, lo, hi = c["delta"] * s, c["ci95"][0] * s, c["ci95"][1] * s
-        color = "#57606a" if lo <= 0 <= hi else "#cf222e"
+        color = "#cf222e" if c.get("verdict") in ("B better", "B worse") else "#57606a"  # no verdict: grey
         ax.errorbar(d, i, xerr=[[d - lo], [hi - d]], fmt="o", color=color, capsize=5)
-        ax.annotate(f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]  p={c['p_value']:.3f}", (d, i), xytext=(0, 8),
+        ax.annotate(f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]  {_p(c)}", (d, i), xytext=(0, 8),
                     textcoords="offset points", ha="center", fontsize=8)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(range(len(rows)), [c["label"] for c in rows], fontsize=8)

@@ -4,7 +4,8 @@ A column is (dataset, lang, metric, aggregation, qualifiers) of one task. Inside
 common protocol (normalizer, judge of that language, evaluated subset) is the column's protocol;
 a cell measured under another one carries a numbered dagger whose footnote says what differs, so
 mixed protocols are never merged silently. One system measured under two run-wide protocols (e.g.
-two judges) gives two rows, labelled by what differs.
+two judges) gives two rows, labelled by what differs. A table wider than MAX_COLUMNS is printed in parts
+(text channel, speech channel, quality and consistency; then per dataset).
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from leaderboards import stats
 from leaderboards.collect import Collection, ColumnKey, MetricRow, Run, describe_model, local_checkpoint
-from leaderboards.layout import column_order, format_value, metric_format, task_layout, task_order
+from leaderboards.layout import QUALITY, column_order, format_value, metric_format, task_layout, task_order
 
 Link = Callable[[Run, str], str]  # (run, "results.json" | "samples.jsonl") -> href
 
@@ -25,6 +27,11 @@ class Column:
     key: ColumnKey
     label: str
     reference: dict[str, str]  # the column's protocol (the most common among its cells)
+    n: str = ""                # items behind its cells: "n=24", or "n=10–50" when they differ
+
+    @property
+    def header(self) -> str:
+        return f"{self.label} · {self.n}" if self.n else self.label
 
     @property
     def id(self) -> str:
@@ -45,11 +52,16 @@ class Cell:
         m = self.metric
         return f"[{format_value(m.name, m.ci95[0])}, {format_value(m.name, m.ci95[1])}]" if m.ci95 else ""
 
+    @property
+    def few(self) -> bool:
+        """Its interval rests on too few items to be read as a 95 % interval (stats.FEW_ITEMS)."""
+        return self.metric.ci95 is not None and self.metric.n < stats.FEW_ITEMS
+
     def text(self, with_ci: bool = True) -> str:
         out = self.value_text()
         m = self.metric
         if with_ci and m.ci95:
-            out += " " + self.ci_text()
+            out += " " + self.ci_text() + (f" {stats.FEW_MARK}" if self.few else "")
         if self.marks:
             out += " " + " ".join(f"†{i}" for i in self.marks)
         note = m.run.failure_note
@@ -95,6 +107,58 @@ class Table:
     def datasets(self) -> list[str]:
         return sorted({c.key.dataset for c in self.columns})
 
+    @property
+    def cells(self) -> list[Cell]:
+        return [cell for row in self.rows for cell in row.cells.values()]
+
+    def legend(self) -> str:
+        """What its cells show, read from the cells (an interval only where the run computed one)."""
+        return stats.interval_legend(sum(c.metric.ci95 is not None for c in self.cells), len(self.cells))
+
+    @property
+    def badge(self) -> str:
+        return judging_badge([run for row in self.rows for run in row.runs])
+
+    def parts(self) -> list[tuple[str, list[Column]]]:
+        """(subtitle, columns) of each printed table: one ("", all columns) unless wider than MAX_COLUMNS."""
+        return [(" · ".join(names), cols) for names, cols in split_columns(self.columns)]
+
+
+MAX_COLUMNS = 8
+PART_ORDER = ("text channel", "speech channel", "other", "quality and consistency")
+
+
+def _part(key: ColumnKey) -> str:
+    if key.metric in QUALITY or key.metric.startswith("text_speech_"):
+        return "quality and consistency"
+    channel = dict(key.qualifiers).get("channel")
+    return f"{channel} channel" if channel else "other"
+
+
+SPLITS: tuple[Callable[[ColumnKey], str], ...] = (_part, lambda k: k.dataset)
+
+
+def split_columns(columns: list[Column], by: tuple = SPLITS) -> list[tuple[list[str], list[Column]]]:
+    """Columns in parts of at most MAX_COLUMNS: by channel group, then by dataset. A part still wider stays whole
+    (latency's p50 beside p95 of five figures: the paper's table, read across), never cut at an arbitrary column."""
+    if len(columns) <= MAX_COLUMNS or not by:
+        return [([], columns)]
+    groups: dict[str, list[Column]] = defaultdict(list)
+    for c in columns:
+        groups[by[0](c.key)].append(c)
+    if len(groups) == 1:
+        return split_columns(columns, by[1:])
+    order = sorted(groups, key=lambda g: (PART_ORDER.index(g) if g in PART_ORDER else len(PART_ORDER), g))
+    return [([name, *sub], cols) for name in order for sub, cols in split_columns(groups[name], by[1:])]
+
+
+def judging_badge(runs: list[Run]) -> str:
+    """One badge for a table: its runs' judges (Run.judging), or each kind with its count when they differ."""
+    kinds = Counter(run.judging for run in runs)
+    if len(kinds) == 1:
+        return next(iter(kinds))
+    return "mixed judges: " + ", ".join(f"{k} ({n} run{'s' if n > 1 else ''})" for k, n in sorted(kinds.items()))
+
 
 def column_label(key: ColumnKey, several_datasets: bool) -> str:
     fmt = metric_format(key.metric)
@@ -109,18 +173,19 @@ def _differing(values: list[dict[str, str]]) -> list[str]:
     return [k for k in keys if len({v.get(k) for v in values}) > 1]
 
 
-def _labels(runs: list[Run]) -> dict[Run, str]:
-    """Model id plus only what tells it apart from the same model's other rows in this table
-    (options, revision, judge, normalizer); the full description stays in the provenance."""
+def row_labels(runs: list[Run], signature: bool = True) -> dict[Run, str]:
+    """Every row label of the boards: the name the user gave the system (``harness run --name``), else the model
+    id, plus only what tells it apart from the same name's other rows in this table (options; with
+    ``signature``: revision, judge, normalizer); the full description stays in the provenance."""
     by_id: dict[str, list[Run]] = defaultdict(list)
     for run in runs:  # a local checkpoint's folder is part of its name: cslm[mini-cslm/cpt]
-        by_id[run.results["model"]["id"] + local_checkpoint(run.results["model"])].append(run)
+        by_id[run.name or run.results["model"]["id"] + local_checkpoint(run.results["model"])].append(run)
     labels = {}
     for model_id, peers in by_id.items():
         full = {r: dict(r.signature()) for r in peers}
         short = {r: dict(r.signature(short=True)) for r in peers}
         opt_keys = _differing([r.options for r in peers])
-        sig_keys = _differing(list(full.values()))
+        sig_keys = _differing(list(full.values())) if signature else []
         for r in peers:
             label = model_id + (" (" + ", ".join(f"{k}={r.options.get(k, '-')}" for k in opt_keys) + ")"
                                 if opt_keys else "")
@@ -137,8 +202,8 @@ def _rows_for(metrics: list[MetricRow]) -> list[Row]:
     groups: dict[tuple, list[Run]] = defaultdict(list)
     runs = list(dict.fromkeys(m.run for m in metrics))
     for run in runs:
-        groups[(run.system, run.signature())].append(run)
-    labels = _labels(runs)
+        groups[(run.system, run.name, run.signature())].append(run)
+    labels = row_labels(runs)
     rows = []
     for group in groups.values():
         label = labels[group[0]]
@@ -193,7 +258,8 @@ def build_tables(collection: Collection, headline_only: bool = True) -> list[Tab
                     if note not in footnotes:
                         footnotes.append(note)
                     cell.marks.append(footnotes.index(note) + 1)
-            columns.append(Column(key, column_label(key, several), reference))
+            columns.append(Column(key, column_label(key, several), reference,
+                                  stats.n_text(c.metric.n for c in cells)))
         layout = task_layout(task)
         tables.append(Table(task, layout.title, layout.note, columns, rows, footnotes))
     return tables
@@ -209,18 +275,25 @@ def to_markdown(tables: list[Table], link: Link, plots: dict[str, str] | None = 
         out += [f"{heading} {t.title}", ""]
         if t.note:
             out += [t.note, ""]
-        out += [(f"Task `{t.task}`; dataset {', '.join(f'`{d}`' for d in t.datasets)}. "
-                "Each cell: value [95 % bootstrap interval]."), ""]
-        out.append("| system | " + " | ".join(_md_escape(c.label) for c in t.columns) + " |")
-        out.append("|---|" + "---:|" * len(t.columns))
-        for row in t.rows:
-            cells = [_md_escape(row.cells[c.key].text()) if c.key in row.cells else "–" for c in t.columns]
-            out.append(f"| {_md_escape(row.label)} | " + " | ".join(cells) + " |")
-        out.append("")
+        out += [(f"Task `{t.task}`; dataset {', '.join(f'`{d}`' for d in t.datasets)}; **[{t.badge}]**. "
+                 f"{t.legend()}"), ""]
+        for sub, cols in t.parts():
+            if sub:
+                out += [f"{heading}# {t.title}: {sub}", ""]
+            out.append("| system | " + " | ".join(_md_escape(c.header) for c in cols) + " |")
+            out.append("|---|" + "---:|" * len(cols))
+            for row in t.rows:
+                if not any(c.key in row.cells for c in cols):  # nothing of this part measured for this system
+                    continue
+                cells = [_md_escape(row.cells[c.key].text()) if c.key in row.cells else "–" for c in cols]
+                out.append(f"| {_md_escape(row.label)} | " + " | ".join(cells) + " |")
+            out.append("")
         for c in t.columns:
             out.append(f"- Column *{_md_escape(c.label)}*: " + "; ".join(f"{k} {v}" for k, v in c.reference.items()))
         for i, note in enumerate(t.footnotes, 1):
             out.append(f"- †{i} measured under another protocol than its column: {note}")
+        if any(c.few for c in t.cells):
+            out.append(f"- {stats.FEW_NOTE}")
         for row in t.rows:
             for run in row.runs:
                 judges = ", ".join(f"{lang}: {run.judge(lang)}" for lang in sorted(run.results["judges"]))
@@ -235,12 +308,15 @@ def to_markdown(tables: list[Table], link: Link, plots: dict[str, str] | None = 
 
 
 CSV_FIELDS = ("task", "dataset", "subset", "lang", "metric", "aggregation", "qualifiers", "headline", "system",
-              "revision", "value", "ci95_low", "ci95_high", "n", "coverage", "scored_only", "failed", "status", "normalizer", "judge", "protocol", "protocol_mark",
+              "name", "revision", "value", "ci95_low", "ci95_high", "n", "few_items", "coverage", "scored_only",
+              "failed", "status", "normalizer", "judge", "judges", "protocol", "protocol_mark", "summary",
               "git_commit", "created", "results", "samples")
 
 
-def to_csv(collection: Collection, link: Link) -> str:
-    """One line per metric row of every run (headline and not), with its provenance: tidy for pandas."""
+def to_csv(collection: Collection, link: Link, summary: dict[tuple, str] | None = None) -> str:
+    """One line per metric row of every run (headline and not), with its provenance: tidy for pandas.
+    ``summary``: (results path, column) -> "best" | "tied" | "shown" for the cells of the headline summary
+    (leaderboards.summary.csv_marks); few_items: "yes" when its interval rests on under stats.FEW_ITEMS items."""
     marks = {}
     for t in build_tables(collection, headline_only=False):  # marks for non-headline rows too
         for row in t.rows:
@@ -255,12 +331,15 @@ def to_csv(collection: Collection, link: Link) -> str:
         writer.writerow({
             "task": m.run.task, "dataset": m.run.dataset, "subset": m.run.subset, "lang": m.lang, "metric": m.name,
             "aggregation": m.aggregation, "qualifiers": ";".join(f"{k}={v}" for k, v in m.qualifiers),
-            "headline": m.headline, "system": m.run.system, "revision": m.run.revision, "value": "" if m.value is None else repr(m.value),
+            "headline": m.headline, "system": m.run.system, "name": m.run.name, "revision": m.run.revision,
+            "value": "" if m.value is None else repr(m.value),
             "ci95_low": repr(m.ci95[0]) if m.ci95 else "", "ci95_high": repr(m.ci95[1]) if m.ci95 else "",
-            "n": m.n, "coverage": m.coverage, "scored_only": "" if m.scored_only is None else repr(m.scored_only),
-            "failed": m.run.failed, "status": "incomplete" if m.run.incomplete else "complete", "normalizer": m.run.normalizer, "judge": m.run.judge(m.lang),
+            "n": m.n, "few_items": "yes" if m.ci95 and m.n < stats.FEW_ITEMS else "", "coverage": m.coverage,
+            "scored_only": "" if m.scored_only is None else repr(m.scored_only), "failed": m.run.failed,
+            "status": "incomplete" if m.run.incomplete else "complete", "normalizer": m.run.normalizer,
+            "judge": m.run.judge(m.lang), "judges": m.run.judging,
             "protocol": "; ".join(f"{k}: {v}" for k, v in m.protocol().items()),
-            "protocol_mark": marks.get((m.run.path, m.column), ""), "git_commit": m.run.commit,
-            "created": m.run.created, "results": link(m.run, "results.json"),
-            "samples": link(m.run, "samples.jsonl")})
+            "protocol_mark": marks.get((m.run.path, m.column), ""),
+            "summary": (summary or {}).get((m.run.path, m.column), ""), "git_commit": m.run.commit,
+            "created": m.run.created, "results": link(m.run, "results.json"), "samples": link(m.run, "samples.jsonl")})
     return buf.getvalue()

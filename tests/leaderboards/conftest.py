@@ -48,6 +48,8 @@ def tts_runs(runs_root) -> dict[str, Path]:
                         model_args={**PIPER_DETERMINISTIC, "length_scale": "1.3"}, **common)}
     base = runs_root / "tts-base" / "piper-ls1.0-judge-base"
     shutil.copytree(out["ls10"], base)  # reuse the cached synthesis; the judge differs
+    for name in ("results.json", "samples.jsonl"):  # the stage cache is what is reused; the result is another run's
+        (base / name).unlink()
     out["base"] = _run(base, judges={"en": "whisper-base-bundled"}, quality_judges={"distillmos": {}},
                        model_args={**PIPER_DETERMINISTIC, "length_scale": "1.0"}, **common)
     return out

@@ -72,3 +72,20 @@ def make_latency_run(template: Path, dest: Path, model_id: str, first_audio: lis
     (dest / "results.json").write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
     (dest / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return dest
+
+
+def make_run(template: Path, dest: Path, *, task: str, dataset: str, metrics: list[dict], model_id: str = "system",
+             name: str | None = None, judges: dict | None = None, offline_judges: bool = False,
+             judge_overrides: dict | None = None) -> Path:
+    """A results.json with the given metric rows (SYNTHETIC values), the rest of a real run's file around them
+    (provenance, counts, samples.jsonl): the same loader reads it as any results file."""
+    data = read_results(template)
+    data["task"] = {**data["task"], "name": task}
+    data["dataset"] = {**data["dataset"], "name": dataset}
+    data["model"] = {"id": model_id, "class": "synthetic", "options": {}, **({"name": name} if name else {})}
+    data["judges"] = judges or {}
+    data["options"] = {**data["options"], "offline_judges": offline_judges, "judges": judge_overrides or {}}
+    data["metrics"] = [{"aggregation": "mean", "headline": True, "n": 40, **m} for m in metrics]
+    copy_run(template, dest)
+    (dest / "results.json").write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    return dest

@@ -16,8 +16,9 @@ def test_identical_runs_report_exactly_no_difference(tts_runs, asr_runs, tmp_pat
         (pair,) = report["pairs"]
         assert len(pair["comparisons"]) == 2 and not pair["skipped"]  # headline and secondary aggregation
         for c in pair["comparisons"]:
-            assert c["delta"] == 0.0 and c["ci95"] == [0.0, 0.0] and c["p_value"] == 1.0
-            assert c["verdict"] == "no difference" and c["a"] == c["b"]
+            assert c["delta"] == 0.0 and c["ci95"] == [0.0, 0.0] and c["p_value"] == 1.0 and c["a"] == c["b"]
+            # 10 ASR items: a verdict; 4 TTS sentences: under stats.MIN_PAIRED_ITEMS, none
+            assert c["verdict"] == ("no difference" if name == "asr" else "n=4: too few items for a verdict")
 
 
 def test_length_scale_ablation_through_the_cli(tts_runs, tmp_path, capsys):
@@ -58,8 +59,9 @@ def test_a_real_difference_is_detected_on_shared_samples(asr_runs):
 
 def test_factor_values_tagged_on_folders_and_latency_percentiles(asr_runs, tmp_path, capsys):
     # Synthetic latency rows (the latency task is not implemented yet): interleaved vs full chain-of-modality.
-    inter = make_latency_run(asr_runs["hello"], tmp_path / "inter" / "r", "cslm", [0.3, 0.32, 0.35, 0.31, 0.4, 0.33])
-    full = make_latency_run(asr_runs["hello"], tmp_path / "full" / "r", "cslm", [0.9, 0.95, 1.1, 0.92, 1.3, 0.99])
+    # 12 requests a side (each time twice): enough paired items for a verdict (stats.MIN_PAIRED_ITEMS)
+    inter = make_latency_run(asr_runs["hello"], tmp_path / "inter" / "r", "cslm", [0.3, 0.32, 0.35, 0.31, 0.4, 0.33] * 2)
+    full = make_latency_run(asr_runs["hello"], tmp_path / "full" / "r", "cslm", [0.9, 0.95, 1.1, 0.92, 1.3, 0.99] * 2)
     rc = harness_main(["leaderboard", "ablation", "--factor", f"chain=interleaved:{inter.parent}",
                        "--factor", f"chain=full:{full.parent}", "--out", str(tmp_path / "out")])
     assert rc == 0

@@ -79,7 +79,8 @@ def test_an_unknown_task_and_metric_still_get_a_table(asr_runs, tmp_path):
     (run_dir / "results.json").write_text(json.dumps(data), encoding="utf-8")
     (table,) = build_tables(collect([run_dir]))
     assert table.title == "Task my_new_task" and table.columns[0].label == "en bleu ↓ (corpus)"
-    assert table.rows[0].cells[table.columns[0].key].text() == "0.3125 [0.2500, 0.3750]"
+    # n=10: an interval on fewer than stats.FEW_ITEMS items carries the few-items mark
+    assert table.rows[0].cells[table.columns[0].key].text() == "0.3125 [0.2500, 0.3750] ‡"
 
 
 def test_conversation_rows_get_a_column_per_channel_and_flag_another_llm_judge(asr_runs, tmp_path):

@@ -138,4 +138,5 @@ def test_the_board_shows_intervals_the_cascade_row_and_the_text_ceiling(tmp_path
     assert "## Latency: cascade against the CSLM" in page and "not streamed" in page
     ceiling = next(line for line in rows if line.startswith(f"| {CASCADES['stage0'].label}: the text ceiling |"))
     assert re.search(r"\| \d+\.\d \[\d+\.\d, \d+\.\d\] \|", ceiling) and "| qa-en (40) text |" in page, ceiling
-    assert sum(line.startswith(f"| {label} |") for line in rows) == 4  # two task tables, two comparisons
+    # the headline summary, two task tables, two comparisons
+    assert sum(line.startswith(f"| {label} |") for line in rows) == 5

@@ -226,6 +226,16 @@ def _metric(results: dict, name: str, aggregation: str | None = None, channel: s
                  and (aggregation is None or m["aggregation"] == aggregation)), None)
 
 
+def _interval(metrics: list[dict | None]) -> str:
+    """What the cells show of an interval, read from them: the promise never outruns the cells."""
+    found = [m for m in metrics if m is not None and m.get("value") is not None]
+    with_ci = sum(bool(m.get("ci95")) for m in found)
+    if found and with_ci == len(found):
+        return "[95 % bootstrap interval]"
+    return ("(no interval: runs made without bootstrap resamples)" if not with_ci
+            else "[95 % bootstrap interval] where its run computed one")
+
+
 def _cell(m: dict | None, scale: float, digits: int) -> str:
     if m is None or m.get("value") is None:
         return "–"
@@ -249,8 +259,9 @@ def cascade_sections(results: Path) -> list[str]:
     if sets:
         items = {run: next(r["counts"]["samples"] for ckpt in COMPARED if (r := qa[(ckpt, run)])) for run in sets}
         head = [f"{run} ({items[run]}) {channel}" for run in sets for channel in ("text", "speech")]
+        shown = [_metric(r, "ref_exact_match", "mean", ch) for r in qa.values() if r for ch in ("text", "speech")]
         out += ["## Spoken QA against the cascade and the text ceiling", "",
-                "Exact match with the reference answer, % [95 % bootstrap interval], on the first (n) items of each "
+                f"Exact match with the reference answer, % {_interval(shown)}, on the first (n) items of each "
                 "held-out set, the same for every row, scored as the `s2s_reference_qa` table scores them: the text channel, "
                 "and the speech channel through the ASR judge. The stage-0 LLM reading the question's transcript is "
                 "the cascade with its ASR replaced by the reference transcript: what the text model answers when it "
@@ -271,10 +282,11 @@ def cascade_sections(results: Path) -> list[str]:
         machine = (f"the same machine ({machines.pop()})" if len(machines) == 1
                    else f"NOT the same machine ({'; '.join(sorted(machines))}): compare tokens only")
         head = [f"{label} p50" for _, label in LATENCY_FIGURES]
+        shown = [_metric(r, name, "p50") for r in latency.values() if r for name, _ in LATENCY_FIGURES]
         out += ["## Latency: cascade against the CSLM", "",
                 f"The `latency` task on the same held-out set (long-en: the long answers), the same items, "
                 f"{machine} and warm-up; p50 "
-                "[95 % bootstrap interval]. Both encode the question afresh in the timed request (the CSLM's speech "
+                f"{_interval(shown)}. Both encode the question afresh in the timed request (the CSLM's speech "
                 "tokenizer runs without its unit cache; the cascade runs Whisper). Where the events differ: the "
                 "cascade's first text token comes after the whole question is transcribed; its first audio after the "
                 "whole text answer and the whole TTS of it (Piper and espeak-ng are not streamed), and its tokens "
