@@ -12,6 +12,10 @@ into a list of tokens: words for English, characters for Chinese.
   and the Chinese hypothesis converted to simplified Chinese (as its Paraformer step does).
 - ``seed-tts-eval-numnorm``: the same plus number normalization (English via Whisper's number
   normalizer, Chinese via cn2an) — not the published protocol, so it has another name.
+- ``uro-bench``: URO-Bench's WER/CER text (metrics/mark_wer.py): English as ``whisper-en`` (URO ships a copy of
+  Whisper's EnglishTextNormalizer); Chinese with zhon's + ASCII punctuation removed (the apostrophe too), one
+  double space reduced, lower-cased, Arabic numbers to Chinese by ``cn2an.transform(.., "an2cn")``, then one token
+  per character, spaces included (jiwer.cer counts them), written "▁" so a token never splits.
 """
 from __future__ import annotations
 
@@ -153,12 +157,26 @@ def _seed_tts_eval_numnorm_tokens(text: str, lang: str, role: str) -> list[str]:
     return _seed_tts_eval_tokens(text, lang, role)
 
 
+def _uro_bench_tokens(text: str, lang: str, role: str) -> list[str]:
+    if lang == "en":
+        return _whisper_english()(text.strip().lower()).split()
+    if lang != "zh":
+        raise NormalizerError(f"uro-bench is defined for en and zh only, not {lang!r}")
+    import cn2an
+
+    for mark in _seed_punctuation():
+        text = text.replace(mark, "")
+    text = cn2an.transform(text.replace("  ", " ").strip().lower(), "an2cn")
+    return ["\u2581" if ch == " " else ch for ch in text]
+
+
 NORMALIZERS: dict[str, Normalizer] = {n.name: n for n in (
     Normalizer("whisper-en", "1", _whisper_en_tokens),
     Normalizer("zh-cer", "1", _zh_cer_tokens),
     Normalizer("asr-default", "1", _asr_default_tokens),
     Normalizer("seed-tts-eval", "1", _seed_tts_eval_tokens),
     Normalizer("seed-tts-eval-numnorm", "1", _seed_tts_eval_numnorm_tokens),
+    Normalizer("uro-bench", "1", _uro_bench_tokens),
 )}
 
 

@@ -22,3 +22,5 @@ DATASETS.add_lazy("s2s-en-questions", "harness.datasets.s2s_questions:EnglishQue
                   "12 short spoken English questions (en); audio built offline with Piper: path=DIR")
 DATASETS.add_lazy("instructs2s-eval", "harness.datasets.s2s_questions:InstructS2SEval",
                   "InstructS2S-Eval (LLaMA-Omni, en, 199 spoken questions) from a local folder: path=DIR")
+DATASETS.add_lazy("uro-bench", "harness.datasets.uro_bench:UroBench",
+                  "URO-Bench, one set (set=NAME, URO's names: Repeat, AlpacaEval-zh, ...) from the unzipped release: path=DIR")

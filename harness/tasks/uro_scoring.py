@@ -1,0 +1,146 @@
+"""URO-Bench's basic-track scorers (metrics/mark_gpt.py, metrics/mark_wer.py at URO_COMMIT), one answer at a time.
+
+Modes and what one answer scores (on URO's 0-100 scale, so a set's figure is the mean of its items):
+- ``open`` / ``semi-open``: the judge's n=3 replies, each read as an integer 1-5 (URO: ``int(reply)``); the item
+  is 20 x their mean. ``semi-open`` adds the [Reference].
+- ``qa``: the item is 100 x (the number of replies exactly equal to "Yes") / 3: a mean of the three samples,
+  not a majority; case-sensitive and unstripped as URO compares, so "Yes." and "yes" count as No.
+- ``wer`` (Repeat, Repeat-zh): the WER (en) / CER (zh) with the answer as jiwer's *reference* (URO's argument
+  order) and the set's text as hypothesis, normalized as URO does (harness.normalize ``uro-bench``). The set's
+  figure is ok_rate x (1 - mean WER of the ok items) x 100, ok meaning WER <= 0.5 (evaluate.py).
+- An empty answer (only whitespace) scores 0 in every mode: SystemFailure("empty_answer"), counted at 0.
+
+Where URO is silent or crashes, we record a failure instead: a 1-5 reply that is not an integer (URO's int()
+raises and the run stops), an integer off the 1-5 scale (URO would average it), a completion with another number
+of replies than asked: JudgeError("judge_malformed" / "judge_invalid_json"), the measurement's failure. A judge
+call that fails after its retries is the measurement's failure too (URO scores it [0, 0, 0], silently).
+"""
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from harness.errors import SystemFailure
+from harness.judges.base import MAX_REPLY_CHARS, JudgeSettings, LLMJudge
+from harness.judges.errors import JudgeError
+from harness.judges.prompts import JudgePrompt
+from harness.metrics import edit_counts
+from harness.normalize import get_normalizer
+
+JUDGE_MODES = ("open", "semi-open", "qa")
+BASIC_MODES = JUDGE_MODES + ("wer",)
+OK_WER = 0.5                              # mark_wer.eval_repeat: an item is "ok" when its WER <= 0.5
+_INT = re.compile(r"^\s*[+-]?\d+\s*$")    # what Python's int() takes from a judge reply (ASCII digits)
+
+
+@cache
+def _table() -> dict[str, Any]:
+    return yaml.safe_load((resources.files("harness.judges") / "uro_prompts.yaml").read_text(encoding="utf-8"))
+
+
+def uro_prompt(mode: str) -> JudgePrompt:
+    """URO's prompt for a judge mode, as a JudgePrompt (so settings, results and cache keys describe it)."""
+    table = _table()
+    entry = table["prompts"][mode]
+    scale = (0.0, 1.0) if mode == "qa" else (1.0, 5.0)
+    return JudgePrompt(name=f"uro-bench-{mode}", version="1", scale=scale, system=table["system"],
+                       template=entry["template"], parse="yes-count" if mode == "qa" else "integer",
+                       source=f"URO-Bench {entry['source']}", defaults=dict(table["defaults"]))
+
+
+def uro_settings(settings: JudgeSettings, mode: str) -> JudgeSettings:
+    return replace(settings, prompt=uro_prompt(mode))
+
+
+def render(prompt: JudgePrompt, question: str, answer: str, reference: str) -> list[dict[str, str]]:
+    """The chat messages URO sends: system message, then the template filled in get_prompt's order."""
+    user = prompt.template.replace("{question}", question).replace("{answer}", answer)
+    if "{reference}" in prompt.template:
+        user = user.replace("{reference}", reference)
+    return [{"role": "system", "content": prompt.system}, {"role": "user", "content": user}]
+
+
+def is_empty(answer: str | None) -> bool:
+    # URO zeroes "" and " " (a missing wav's ASR is " "); any whitespace-only answer is empty here.
+    return not (answer or "").strip()
+
+
+def parse_rating(reply: str) -> int:
+    """One 1-5 reply read as URO reads it (int()), refusing what URO would crash on or average off-scale."""
+    if not isinstance(reply, str) or not _INT.match(reply):
+        raise JudgeError("judge_malformed", f"judge reply is not an integer 1-5 (URO-Bench reads int(reply)): "
+                                            f"{str(reply)[:200]!r}")
+    value = int(reply)
+    if not 1 <= value <= 5:
+        raise JudgeError("judge_malformed", f"judge score {value} is outside the scale 1-5: {reply[:200]!r}")
+    return value
+
+
+def score_replies(mode: str, replies: list[str], n: int) -> dict[str, Any]:
+    """An item's score on URO's 0-100 scale from the judge's replies (every reply must be there)."""
+    if len(replies) != n:
+        raise JudgeError("judge_invalid_json", f"asked the judge for n={n} replies and got {len(replies)} "
+                                               f"(does the endpoint ignore n?)")
+    kept = [r[:MAX_REPLY_CHARS] for r in replies]
+    if mode == "qa":
+        yes = [r == "Yes" for r in replies]
+        odd = sum(r not in ("Yes", "No") for r in replies)  # counted as No, as URO does; reported
+        return {"score": 100.0 * sum(yes) / len(yes), "values": [int(y) for y in yes], "replies": kept,
+                "nonstandard_replies": odd}
+    values = [parse_rating(r) for r in replies]
+    return {"score": 20.0 * sum(values) / len(values), "values": values, "replies": kept}
+
+
+def judge_answers(judge: LLMJudge, settings: JudgeSettings, mode: str,
+                  jobs: list[tuple[str, str, str]]) -> list[dict[str, Any] | Exception]:
+    """(question, answer, reference) -> item score, or the exception that failed it; order kept. Empty answers
+    fail as the system's (score 0) without a judge call."""
+    judge.ensure_loaded()
+
+    def one(job: tuple[str, str, str]) -> dict[str, Any] | Exception:
+        question, answer, reference = job
+        if is_empty(answer):
+            return SystemFailure("empty_answer", "the answer is empty: URO-Bench scores it 0")
+        try:
+            replies = judge.complete(render(settings.prompt, question, answer, reference), settings)
+            return score_replies(mode, replies, settings.n)
+        except JudgeError as exc:
+            judge._count("failed")
+            return exc
+
+    if judge.concurrency <= 1 or len(jobs) <= 1:
+        return [one(job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=judge.concurrency, thread_name_prefix="uro-judge") as pool:
+        return list(pool.map(one, jobs))
+
+
+def uro_wer(lang: str, first: str, second: str) -> float:
+    """mark_wer.get_wer(lang, first, second): ``first`` is jiwer's reference (the denominator); an empty one
+    gives 1, as URO's ``except: wer = 1`` does."""
+    norm = get_normalizer("uro-bench")
+    ref, hyp = norm(first, lang, "ref"), norm(second, lang, "hyp")
+    if not ref:
+        return 1.0
+    return edit_counts(ref, hyp).rate
+
+
+def repeat_item(lang: str, answer: str, reference: str) -> dict[str, Any]:
+    """One Repeat answer: its WER against the set's text, and whether it is ok (WER <= 0.5)."""
+    if is_empty(answer):
+        raise SystemFailure("empty_answer", "the answer is empty: URO-Bench's WER is 1 (not ok)")
+    wer = uro_wer(lang, answer, reference)
+    return {"wer": wer, "ok": wer <= OK_WER}
+
+
+def repeat_score(wers: list[float]) -> dict[str, float]:
+    """evaluate.py's Repeat figure from every item's WER (failed answers enter as 1.0)."""
+    ok = [w for w in wers if w <= OK_WER]
+    ok_rate = len(ok) / len(wers) if wers else 0.0
+    wer_ok = sum(ok) / len(ok) if ok else 0.0
+    return {"score": ok_rate * (1.0 - wer_ok) * 100.0, "ok_rate": ok_rate, "final_WER_for_ok_case": wer_ok}
