@@ -2,7 +2,9 @@
 
 Both are timed as a user runs them (`python -m harness run ...` in a fresh process): TTS-WER of the
 bundled Piper voice judged by the bundled Whisper tiny.en. The rerun finds every stage cached and only
-rebuilds the summary and results files.
+rebuilds the summary and results files. Most of such a rerun used to be the import of torch (1.5 s of 2.5 s),
+asked only whether a GPU exists for the judge's device=auto: the CTranslate2 judge now asks CTranslate2
+(harness/devices.py), and a rerun imports no torch.
 """
 from __future__ import annotations
 

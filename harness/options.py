@@ -38,6 +38,8 @@ class RunOptions:
     bootstrap_resamples: int = 1000             # resamples for the 95 % interval
     seed: int = 0                               # seeds the bootstrap (and generation, for sampling models)
     progress: bool = True                       # show progress bars
+    name: str | None = None                     # --name: what tables call the system under test (a label only)
+    overwrite: bool = False                     # --overwrite: replace a finished result of another spec in output_dir
 
     def __post_init__(self) -> None:
         # Incompatible or impossible options fail here, in one place.
@@ -55,3 +57,29 @@ class RunOptions:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# What makes two runs the same measurement: a finished result in a folder is replaced only by a run that agrees
+# on all of these (or with --overwrite). Labels, speed and bookkeeping options (name, batch size, retries,
+# bootstrap resamples, progress, the folder itself) may change between a run and its rerun.
+SPEC_FIELDS = ("task", "model", "model_args", "dataset", "dataset_args", "judges", "judge_args", "offline_judges",
+               "llm_judge", "llm_judge_args", "quality_judges", "reference_scorer", "limit", "seed")
+
+
+def spec_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """``field: old -> new`` for each spec field on which two results' ``options`` blocks differ (a field an
+    older results file lacks counts as its default)."""
+    defaults = RunOptions(task="", model="").to_dict()
+    out = []
+    for key in SPEC_FIELDS:
+        before, after = old.get(key, defaults[key]), new.get(key, defaults[key])
+        if before != after:
+            out.append(f"{key}: {before!r} -> {after!r}")
+    return out
+
+
+def judge_hint(message: str, lang: str, offline_judges: bool = False) -> str:
+    """A model's own advice (``--model-arg KEY=...``, ``--model-path DIR``) said for the judge of ``lang``, where
+    the options are ``--judge-arg LANG.KEY=...``, with the offline judges as the other way out."""
+    text = message.replace("--model-path ", f"--judge-arg {lang}.path=").replace("--model-arg ", f"--judge-arg {lang}.")
+    return text + ("" if offline_judges else "; or pass --offline-judges (the judges that install offline)")

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+from harness.options import ConfigError
+
 MAX_STEM = 96                                   # bytes of the readable part (file systems allow 255)
 _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)  # anything but letters, digits, _ . - (per character run)
 
@@ -36,3 +38,21 @@ def inside(folder: Path, raw: str, suffix: str = "") -> Path:
     if Path(folder).resolve() not in path.resolve().parents:
         raise ValueError(f"refusing to write {path}: outside {folder}")
     return path
+
+
+RUNS_ROOT = Path("runs")  # where a run writes when --output-dir is not given
+
+
+def default_output_dir(task: str, model: str, dataset: str) -> str:
+    """``runs/<task>--<model>--<dataset>``: one safe path component under ``runs/`` (names come from the command
+    line and dataset arguments, so they pass through ``safe_name`` like any input)."""
+    return str(RUNS_ROOT / safe_name(f"{task}--{model}--{dataset}"))
+
+
+def check_output_dir(path: str | Path) -> None:
+    """Refuse an output folder that is, or lies under, an existing file (before anything loads)."""
+    path = Path(path)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            what = "is a file" if part == path else f"lies under {part}, which is a file"
+            raise ConfigError(f"--output-dir {path} {what}; name a folder (a new one, or a previous run's)")

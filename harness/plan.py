@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.datasets.base import DatasetLoad
 from harness.model import ModelConfigError
-from harness.options import ConfigError, RunOptions
+from harness.options import ConfigError, RunOptions, judge_hint
 from harness.registry import DATASETS, MODELS, TASKS, UnknownNameError
 from harness.tasks.base import Task
 from harness.tasks.spec import TaskConfigError, TaskSpec
@@ -47,8 +47,9 @@ def model_factory(name: str, role: str) -> Any:
 def construct(factory: Any, name: str, args: dict[str, str], role: str) -> Any:
     try:
         return factory(name=name, **args)
-    except ModelConfigError as exc:
-        raise ConfigError(f"{role} {name}: {exc}") from None
+    except ModelConfigError as exc:  # a judge's options are --judge-arg LANG.KEY, not the model's --model-arg
+        raise ConfigError(f"{role} {name}: " + (judge_hint(str(exc), role[10:]) if role.startswith("judge for ")
+                                                 else str(exc))) from None
     except TypeError as exc:  # an option the adapter's signature does not take
         raise ConfigError(f"{role} {name}: bad option(s) {sorted(args)}: {exc}") from None
 
@@ -113,3 +114,16 @@ def attach_judges(task: Task, load: DatasetLoad) -> None:
                                           f"judge for {lang}")
     task.check_languages(langs)
     task.check_items(load.items)
+
+
+def default_run_dir(task: str, system: str, dataset: str | None, dataset_args: dict[str, str]) -> str:
+    """``runs/<task>--<system>--<dataset>`` (the dataset's name= when given, else its name or the task's default
+    set): the folder a run writes to when none is given, on the command line and in ``harness.evaluate``."""
+    from harness.paths import default_output_dir
+
+    if not dataset:
+        try:
+            dataset = load_task_spec(task).dataset
+        except (LookupError, ValueError):  # an unknown task: the run itself says so, with close matches
+            dataset = None
+    return default_output_dir(task, system, dataset_args.get("name") or dataset or "default")

@@ -10,11 +10,15 @@ A name may also be a pattern family (``whisper-*``): the entry receives the full
 """
 from __future__ import annotations
 
+import ast
 import difflib
 import fnmatch
+import functools
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 
@@ -118,6 +122,122 @@ class Registry:
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries())
+
+
+# -- what a model can do, read from its source: `list` shows it without importing torch ------------------------
+
+class _Unknown(Exception):
+    """An attribute the static reader cannot evaluate (computed at import time)."""
+
+
+@functools.lru_cache(maxsize=None)
+def _module_ast(module: str) -> tuple[ast.Module, str]:
+    spec = importlib.util.find_spec(module)  # imports the parent package only (models/: registry strings)
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        raise _Unknown(module)
+    return ast.parse(Path(spec.origin).read_text(encoding="utf-8")), module
+
+
+class _Source:
+    """One module's top-level constants, imports and classes, read with ``ast`` (no import)."""
+
+    def __init__(self, module: str):
+        tree, self.module = _module_ast(module)
+        self.values: dict[str, ast.expr] = {}
+        self.imports: dict[str, tuple[str, str]] = {}
+        self.classes: dict[str, ast.ClassDef] = {}
+        package = module if Path(importlib.util.find_spec(module).origin).name == "__init__.py" else \
+            module.rpartition(".")[0]
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                self.values[node.targets[0].id] = node.value
+            elif isinstance(node, ast.ImportFrom):
+                source = importlib.util.resolve_name("." * node.level + (node.module or ""), package) \
+                    if node.level else node.module
+                for alias in node.names:
+                    self.imports[alias.asname or alias.name] = (source, alias.name)
+            elif isinstance(node, ast.ClassDef):
+                self.classes[node.name] = node
+
+    def constant(self, name: str) -> Any:
+        if name in self.values:
+            return self.eval(self.values[name])
+        if name in self.imports:
+            return _Source(self.imports[name][0]).constant(self.imports[name][1])
+        raise _Unknown(name)
+
+    def eval(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return self.constant(node.id)
+        if isinstance(node, (ast.Set, ast.List, ast.Tuple)):
+            return frozenset(self.eval(e) for e in node.elts)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("frozenset", "set") \
+                and len(node.args) <= 1 and not node.keywords:
+            return frozenset(self.eval(node.args[0])) if node.args else frozenset()
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Sub, ast.BitOr)):
+            left, right = self.eval(node.left), self.eval(node.right)
+            return left - right if isinstance(node.op, ast.Sub) else left | right
+        raise _Unknown(ast.dump(node))
+
+    def resolve(self, name: str) -> tuple["_Source", ast.ClassDef]:
+        if name in self.classes:
+            return self, self.classes[name]
+        if name in self.imports:
+            return _Source(self.imports[name][0]).resolve(self.imports[name][1])
+        raise _Unknown(name)
+
+    def attribute(self, cls: str, attr: str) -> Any:
+        """A class attribute (``capabilities = frozenset({...})``), following the bases."""
+        source, node = self.resolve(cls)
+        for stmt in node.body:
+            target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else \
+                stmt.target if isinstance(stmt, ast.AnnAssign) and stmt.value is not None else None
+            if isinstance(target, ast.Name) and target.id == attr:
+                return source.eval(stmt.value)
+        for base in node.bases:
+            if isinstance(base, ast.Name):
+                try:
+                    return source.attribute(base.id, attr)
+                except _Unknown:
+                    continue
+        raise _Unknown(attr)
+
+    def sets_on_self(self, cls: str, attr: str) -> bool:
+        """Whether a method of the class (or a base) assigns ``self.<attr>``: decided per instance."""
+        source, node = self.resolve(cls)
+        if any(isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) and n.attr == attr
+               and isinstance(n.value, ast.Name) and n.value.id == "self" for n in ast.walk(node)):
+            return True
+        return any(_quiet(source.sets_on_self, base.id, attr) for base in node.bases if isinstance(base, ast.Name))
+
+
+def _quiet(fn: Callable[..., bool], *args: Any) -> bool:
+    try:
+        return fn(*args)
+    except _Unknown:
+        return False
+
+
+def model_traits(entry: Entry) -> str:
+    """``can: transcribe, respond | languages: zh``: a model entry's capabilities and languages, from the class
+    itself when it is loaded, else read from its source (so `python -m harness list` imports no torch)."""
+    if entry.obj is not None:
+        caps, langs, per_instance, wraps = (getattr(entry.obj, "capabilities", None),
+                                            getattr(entry.obj, "languages", None), False, False)
+    else:
+        module, _, attr = (entry.target or "").partition(":")
+        try:
+            source = _Source(module)
+            caps, langs = source.attribute(attr, "capabilities"), source.attribute(attr, "languages")
+            per_instance, wraps = source.sets_on_self(attr, "languages"), source.sets_on_self(attr, "inner")
+        except (_Unknown, ImportError, OSError, SyntaxError, ValueError):
+            return "can: (not declared in its source; see its documentation)"
+    can = "those of inner=MODEL" if wraps else ", ".join(sorted(caps or ())) or "nothing declared"
+    lang = "as inner=MODEL" if wraps else (", ".join(sorted(langs)) if langs else "any") + (
+        " (narrowed by the checkpoint or voice chosen)" if per_instance and not langs else "")
+    return f"can: {can} | languages: {lang}"
 
 
 def _first_line(obj: Any) -> str:

@@ -41,14 +41,14 @@ def results_table(results: list[dict[str, Any]]) -> str:
             ci = m.get("ci95")
             cov = m.get("coverage")
             scored = (m.get("scored_only") or {}).get("value")
-            rows.append([r["task"]["name"], r["model"]["id"], r["dataset"].get("name", "?"), judges, m["name"],
+            rows.append([r["task"]["name"], r["model"].get("name") or r["model"]["id"], r["dataset"].get("name", "?"), judges, m["name"],
                          m["lang"] + (f"/{m['channel']}" if m.get("channel") else ""), m["aggregation"],
                          _value(m, m["value"]) + (" INCOMPLETE" if incomplete else ""),
                          f"[{_value(m, ci[0])}, {_value(m, ci[1])}]" if ci else "-", str(m["n"]),
                          f"{cov['scored']}/{cov['total']}" if cov else "-",
                          _value(m, scored) if m.get("scored_only") else "-", failed])
         if not r["metrics"]:
-            rows.append([r["task"]["name"], r["model"]["id"], r["dataset"].get("name", "?"), judges, "-", "-", "-",
+            rows.append([r["task"]["name"], r["model"].get("name") or r["model"]["id"], r["dataset"].get("name", "?"), judges, "-", "-", "-",
                          "INCOMPLETE" if incomplete else "-", "-", "0", "-", "-", failed])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731

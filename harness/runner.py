@@ -23,8 +23,9 @@ from harness.errors import MEASUREMENT
 from harness.lock import RunLock
 from harness.manifest import ManifestItem
 from harness.model import ModelConfigError
-from harness.options import ConfigError, RunOptions
+from harness.options import ConfigError, RunOptions, judge_hint, spec_differences
 from harness.parallel import ParallelContext, current_context
+from harness.paths import check_output_dir
 from harness.plan import attach_judges, plan
 from harness.tasks.base import Stage, StageContext
 
@@ -32,6 +33,8 @@ log = logging.getLogger("harness")
 # v2: failures carry their kind (system / measurement); metric rows carry coverage and a scored-only value;
 # results carry "status" (complete / incomplete). v1 files (failures simply left out) are still collected.
 RESULTS_SCHEMA = "cslm-harness/results/v2"
+# Capabilities whose tasks read each item's audio (resynthesis may synthesize its input instead: source_tts).
+LISTENS = {"transcribe", "respond"}
 
 
 def _error_record(exc: BaseException, stage: Stage) -> dict[str, Any]:
@@ -61,7 +64,8 @@ def _call(stage: Stage, batch: list[ManifestItem], upstream, ctx: StageContext) 
 
 
 def run_stage(stage: Stage, items: list[ManifestItem], upstream_records: dict[str, dict[str, dict]],
-              upstream_keys: dict[str, str], options: RunOptions, par: ParallelContext) -> StageCache:
+              upstream_keys: dict[str, str], options: RunOptions, par: ParallelContext,
+              judges: dict[str, Any] | None = None) -> StageCache:
     out_dir = Path(options.output_dir)
     cache = StageCache(out_dir / "cache", stage.name, {**stage.depends, "upstream": upstream_keys}, par.rank)
     done = cache.load()
@@ -84,7 +88,7 @@ def run_stage(stage: Stage, items: list[ManifestItem], upstream_records: dict[st
         try:  # configuration errors (missing weights, absent backend) stop the run here, before any sample
             model.ensure_loaded()
         except ModelConfigError as exc:
-            raise ConfigError(f"{model.name}: {exc}") from None
+            raise ConfigError(_load_error(model, exc, judges or {}, options)) from None
     upstream = {u: {i: r["output"] for i, r in upstream_records[u].items() if not r["error"]}
                 for u in stage.upstream}
     ctx = StageContext(output_dir=out_dir, artifact_dir=out_dir / "artifacts" / cache.dir.name)
@@ -107,15 +111,64 @@ def run_stage(stage: Stage, items: list[ManifestItem], upstream_records: dict[st
     return cache
 
 
+def _load_error(model, exc: ModelConfigError, judges: dict[str, Any], options: RunOptions) -> str:
+    """A model that cannot load, said in the options that configure it: a judge's are --judge-arg LANG.KEY."""
+    lang = next((lang for lang, judge in judges.items() if judge is model), None)
+    if lang is None:
+        return f"{model.name}: {exc}"
+    return f"judge for {lang} ({model.name}): {judge_hint(str(exc), lang, options.offline_judges)}"
+
+
 def evaluate(options: RunOptions, argv: list[str] | None = None) -> dict[str, Any] | None:
     """Run one task end to end; returns the results dict on rank 0 (None on other ranks)."""
+    check_output_dir(options.output_dir)
     task, dataset = plan(options)  # names, capabilities, options: nothing loaded yet
     load: DatasetLoad = dataset.load()
     items = load.items[: options.limit] if options.limit else list(load.items)
+    DatasetLoad(items=items, problems=load.problems, info=load.info).check_evaluable(
+        load.info.get("name") or options.dataset or task.spec.dataset, needs_audio=bool(LISTENS & set(task.spec.needs)))
     attach_judges(task, DatasetLoad(items=items))
+    try:  # e.g. precomputed outputs that hold nothing for these ids: a configuration error, not N failures
+        notes = task.model.check_items(items, set(task.spec.needs)) if hasattr(task.model, "check_items") else []
+    except ModelConfigError as exc:
+        raise ConfigError(f"--model {options.model}: {exc}") from None
     par = current_context()
+    for note in notes if par.is_main else []:
+        log.warning(note)
     with RunLock(options.output_dir, par.rank):  # one run per folder; this run's ranks share it
+        _refuse_replacing(task, options)
         return _evaluate(task, options, load, items, par, argv)
+
+
+def effective_options(task, given: dict[str, Any]) -> dict[str, Any]:
+    """The options as they ran, not as typed: the task's default dataset and its arguments, the YAML's reference
+    scorer and LLM judge when the command line left them unset. What results.json records and reruns compare."""
+    spec, out = task.spec, dict(given)
+    if not out.get("dataset"):
+        out["dataset"] = spec.dataset
+        out["dataset_args"] = {**spec.dataset_args, **(out.get("dataset_args") or {})}
+    yaml_scorer = task.takes_reference_scorer and spec.options.get("reference_scorer") is True
+    out["reference_scorer"] = bool(out.get("reference_scorer") or yaml_scorer)
+    if not out.get("llm_judge") and spec.options.get("llm_judge"):
+        out["llm_judge"] = str(spec.options["llm_judge"])
+    return out
+
+
+def _refuse_replacing(task, options: RunOptions) -> None:
+    """A finished result is replaced only by a rerun of the same spec (which resumes from the cache), or with
+    --overwrite."""
+    path = Path(options.output_dir) / "results.json"
+    if options.overwrite or not path.is_file():
+        return
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))["options"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path} is unreadable ({type(exc).__name__}); pass --overwrite to replace it, or "
+                          f"--output-dir DIR for a new folder") from None
+    diffs = spec_differences(effective_options(task, old), effective_options(task, options.to_dict()))
+    if diffs:
+        raise ConfigError(f"{options.output_dir} holds a finished result of another run ({'; '.join(diffs)}); pass "
+                          f"--overwrite to replace it, or --output-dir DIR to keep both")
 
 
 def _evaluate(task, options: RunOptions, load: DatasetLoad, items: list[ManifestItem], par: ParallelContext,
@@ -128,7 +181,7 @@ def _evaluate(task, options: RunOptions, load: DatasetLoad, items: list[Manifest
     stages = task.stages()
     for stage in stages:
         upstream_keys = {u: keys[u] for u in stage.upstream}
-        cache = run_stage(stage, shard, records, upstream_keys, options, par)
+        cache = run_stage(stage, shard, records, upstream_keys, options, par, task.judges)
         caches[stage.name], keys[stage.name] = cache, cache.key
         records[stage.name] = cache.load()  # this rank's view; merged below for scoring
     par.barrier()
@@ -157,11 +210,11 @@ def _results(task, options, load, items, summary, keys, argv) -> dict[str, Any]:
         "schema": RESULTS_SCHEMA,
         "task": {"name": task.spec.task, "description": task.spec.description, "source": task.spec.source,
                  "normalizer": task.spec.normalizer, "aggregation": task.spec.aggregation},
-        "dataset": {**load.info, "evaluated": len(items), "limit": options.limit},
-        "model": task.model.describe(),
+        "dataset": {**load.info, **load.fingerprint(), "evaluated": len(items), "limit": options.limit},
+        "model": _model_block(task.model, options),
         "judges": {lang: judge.describe() for lang, judge in sorted(task.judges.items())},
         "normalizer": _normalizer_info(task.spec.normalizer),
-        "options": options.to_dict(),
+        "options": effective_options(task, options.to_dict()),
         "metrics": summary["metrics"],
         "counts": counts,
         "status": "complete" if counts["complete"] else "incomplete",
@@ -176,6 +229,14 @@ def _results(task, options, load, items, summary, keys, argv) -> dict[str, Any]:
             raise RuntimeError(f"task {task.spec.task} returned info block {key!r}, which is a core results key")
         results[key] = block
     return results
+
+
+def _model_block(model, options: RunOptions) -> dict[str, Any]:
+    """The model's identity, plus the name tables call it by: --name, else the adapter's own (a precomputed
+    system: its folder's name). A label only: never part of a cache key."""
+    block = model.describe()
+    name = options.name or getattr(model, "system_name", None)
+    return {**block, "name": name} if name else block
 
 
 def _normalizer_info(name: str) -> dict[str, str]:

@@ -41,6 +41,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,74 @@ class Precomputed(Model):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "revision": self._revision}
 
+    @property
+    def system_name(self) -> str:
+        """What results and tables call these outputs unless ``--name`` says otherwise: the folder's name."""
+        return self.root.resolve().name or str(self.root)
+
+    # -- before any sample runs: do the outputs belong to this dataset and task? ------------------------
+    def check_items(self, items: list[Any], needs: set[str]) -> list[str]:
+        self.ensure_loaded()
+        found: list[tuple[Any, str]] = []
+        missing: list[str] = []
+        for item in items:
+            try:
+                key = self._key(item.id)
+            except MeasurementFailure:
+                missing.append(item.id)
+                continue
+            if key in self._rows or key in self._problems:
+                found.append((item, key))
+            else:
+                missing.append(item.id)
+        if not found:
+            raise ModelConfigError(self._no_match([item.id for item in items]))
+        if SYNTHESIZE in needs:
+            self._check_speech(found)
+        if not missing:
+            return []
+        first = ", ".join(repr(i) for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        return [f"{self.name}: {len(missing)} of {len(items)} sample(s) have no output in {self.manifest} (first: "
+                f"{first}); they count as the system's failures ({MISSING})"]
+
+    def _no_match(self, ids: list[str]) -> str:
+        keys = list(self._rows)
+        if not keys:
+            return f"{self.manifest} holds no readable output; nothing to evaluate"
+        wanted = {self._key_or_id(i): i for i in ids}
+        looked_up = "" if self.layout["rows"] == "id" else f" (looked up as keys {_few(list(wanted))})"
+        by_norm = {_loose(k): k for k in keys}
+        near = [(i, by_norm[_loose(w)]) for w, i in wanted.items() if _loose(w) in by_norm]
+        hint = (f"; near miss: sample {near[0][0]!r} vs output key {near[0][1]!r} ({_why(near[0][0], near[0][1])})"
+                if near else "")
+        return (f"none of the {len(ids)} sample(s) has an output in {self.manifest}: the "
+                f"dataset's ids are {_few(ids)}{looked_up}, the outputs' keys {_few(keys)}{hint}. Were these outputs "
+                f"made from this dataset? Make the keys match the ids (or pass --model-arg order=FILE / layout=)")
+
+    def _key_or_id(self, item_id: str) -> str:
+        try:
+            return self._key(item_id)
+        except MeasurementFailure:
+            return item_id
+
+    def _check_speech(self, found: list[tuple[Any, str]]) -> None:
+        """Synthesis is scored on each item's text spoken: outputs with no wav at all, or whose every text is
+        some other text (spoken answers to questions), cannot be that."""
+        rows = [(item, key, self._rows[key]) for item, key in found if key in self._rows]
+        paths = [self._wav_path(item.id, key, row) for item, key, row in rows]
+        if rows and not any(path is not None and path.is_file() for path in paths):
+            example = next((str(p) for p in paths if p is not None), "this layout writes text only")
+            raise ModelConfigError(f"{self.root} holds no wav for any of the {len(rows)} matching "
+                                   f"sample(s) (e.g. {example}); the task scores speech synthesized from each item's "
+                                   f"text, and these outputs have none")
+        texts = [(item, self._text(row)) for item, _, row in rows]
+        if texts and all(text for _, text in texts) and not any(_loose_text(t) == _loose_text(i.text) for i, t in texts):
+            item, text = texts[0]
+            raise ModelConfigError(f"no output's text in {self.manifest} is its item's text (e.g. "
+                                   f"sample {item.id!r}: input {item.text[:40]!r}, output {text[:40]!r}); the task "
+                                   f"scores speech of each item's text, and these look like answers to other inputs "
+                                   f"(a spoken-conversation system's outputs)")
+
     # -- reading the outputs ---------------------------------------------------------------------
     def _parse(self, position: int, raw: bytes) -> tuple[str, dict[str, Any]]:
         """(key, row) of one line; ValueError/KeyError/TypeError when the line is not what the layout writes."""
@@ -208,12 +277,18 @@ class Precomputed(Model):
             raise SystemFailure(MISSING, f"{self.manifest} has no output for sample {item_id!r} (key {key!r})")
         return key, self._rows[key]
 
-    def _audio(self, item_id: str, key: str, row: dict[str, Any]) -> tuple[Audio | None, Path | None]:
+    def _wav_path(self, item_id: str, key: str, row: dict[str, Any]) -> Path | None:
         rel = row.get(self.layout["audio_key"]) if self.layout["audio_key"] else None
         pattern = self.layout["audio_pattern"]
         if not rel and not pattern:
+            return None
+        return self.root / (rel or pattern.format(id=item_id, key=key))
+
+    def _audio(self, item_id: str, key: str, row: dict[str, Any]) -> tuple[Audio | None, Path | None]:
+        path = self._wav_path(item_id, key, row)
+        if path is None:
             return None, None
-        path = self.root / (rel or pattern.format(id=item_id, key=key))
+        rel = row.get(self.layout["audio_key"]) if self.layout["audio_key"] else None
         if not path.exists() and not rel:
             return None, path  # a text-only output; the task decides whether that is a failure
         return read_audio(path, None, OUTPUT_POLICY), path
@@ -248,3 +323,25 @@ class Precomputed(Model):
             raise ModelConfigError(f"model {self.name} serves outputs by sample id; the task passed "
                                    f"{'no ids' if ids is None else f'{len(ids)} ids for {n} inputs'}")
         return ids
+
+
+def _few(values: list[str], n: int = 3) -> str:
+    return ", ".join(repr(v) for v in values[:n]) + (", ..." if len(values) > n else "")
+
+
+def _loose(key: str) -> str:
+    """A key with what often differs between two systems' ids dropped: a file extension, case, zero padding."""
+    key = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", str(key)).lower()
+    return str(int(key)) if key.isascii() and key.isdigit() else key
+
+
+def _why(item_id: str, key: str) -> str:
+    if item_id.lower() == key.lower():
+        return "case"
+    if re.sub(r"\.[A-Za-z0-9]{1,5}$", "", key) == item_id or re.sub(r"\.[A-Za-z0-9]{1,5}$", "", item_id) == key:
+        return "a file extension"
+    return "zero padding" if item_id.isdigit() and key.isdigit() else "extension, case or zero padding"
+
+
+def _loose_text(text: str) -> str:
+    return re.sub(r"[\W_]+", "", str(text)).lower()

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from harness.devices import resolve_device, split_device
-from harness.model import TRANSCRIBE, Model, ModelConfigError, unknown_options
+from harness.model import TRANSCRIBE, Model, ModelConfigError
 from models.common import convert, file_revision, hub_offline, version
 
 # Sizes faster-whisper resolves to a Hub repository itself (faster_whisper.utils._MODELS); kept here
@@ -43,14 +43,15 @@ class FasterWhisper(Model):
                                           "condition_on_previous_text": False, "without_timestamps": False,
                                           "task": "transcribe"}
 
-    def __init__(self, name: str, **options: Any):
-        unknown_options(name, options, self.allowed)
+    def __init__(self, name: str, **options: Any):  # Model refuses options outside ``allowed``
         self.name = name  # the hooks below name the model in their errors
         given = options.get("path")
         self.path = Path(given).expanduser() if given else self._default_path()
         self.size = self._size_from(name)
-        try:  # auto: this rank's GPU (cuda:LOCAL_RANK), else the CPU; CTranslate2 takes it as (kind, index)
-            self.device, self.device_index = split_device(resolve_device(options.get("device")))
+        # auto: this rank's GPU (cuda:LOCAL_RANK), else the CPU; CTranslate2 takes it as (kind, index). CTranslate2
+        # counts the GPUs itself, so building this adapter (a cached rerun builds its judges) imports no torch.
+        try:
+            self.device, self.device_index = split_device(resolve_device(options.get("device"), backend="ctranslate2"))
         except ValueError as exc:
             raise ModelConfigError(f"model {name}: {exc}") from None
         # int8 is CTranslate2's fast CPU path, float16 the usual GPU choice.

@@ -334,6 +334,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if "--output-dir" in [a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv)]:  # the harness's
+        parser().error("give the recipe override output_dir=DIR (mini-cslm-probe: --set output_dir=DIR), not --output-dir")
     args = parser().parse_args(argv)
     from training.recipe import RecipeError
 

@@ -2,7 +2,7 @@
 
 Fields of a row (a JSONL key or a TSV column):
 - ``id`` (required, unique), ``text`` (the reference transcript, TTS input, or S2S question), ``lang``
-  (default: the loader's ``lang=``), ``audio`` (a path, relative to ``audio_dir``; default ``<id><ext>``);
+  (default: the loader's ``lang=``; with neither, the manifest is refused: a language is never assumed), ``audio`` (a path, relative to ``audio_dir``; default ``<id><ext>``);
 - ``reference`` (optional, a string): the reference answer of an S2S question (VoiceBench-style reference QA),
   scored by the S2S reference scorer (``--reference-scorer``, harness.tasks.s2s_reference); kept verbatim
   (whitespace stripped) in ``ManifestItem.custom["reference"]``; a row whose ``reference`` is not a string is
@@ -19,16 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from harness.datasets.base import DatasetLoad, DatasetUnavailableError, ItemProblem
+from harness.langid import detect_language
 from harness.manifest import ManifestError, ManifestItem
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg")
 REFERENCE = "reference"  # the field of an S2S question's reference answer (harness.tasks.s2s_reference)
 
 
-def read_manifest(path: str | Path, *, lang: str, audio_dir: str | Path | None = None,
+def read_manifest(path: str | Path, *, lang: str | None, audio_dir: str | Path | None = None,
                   audio_ext: str = ".wav", require_audio: bool = True,
                   require_text: bool = True) -> DatasetLoad:
-    """Read ``path`` (``.tsv`` or ``.jsonl``); audio is ``audio_dir/<id><ext>`` unless a row names it."""
+    """Read ``path`` (``.tsv`` or ``.jsonl``); audio is ``audio_dir/<id><ext>`` unless a row names it. ``lang``
+    is the language of rows without a ``lang`` field; None: every row must have one (ManifestError if not)."""
     path = Path(path)
     if not path.is_file():
         raise DatasetUnavailableError(
@@ -45,6 +47,7 @@ def read_manifest(path: str | Path, *, lang: str, audio_dir: str | Path | None =
     items: list[ManifestItem] = []
     problems: list[ItemProblem] = []
     first_line: dict[str, int] = {}
+    unlabelled: list[tuple[int, str]] = []  # (line, text) of rows with no language, when lang= is not given
     for lineno, row, error in rows:
         where = f"{path}:{lineno}"
         if error is not None:
@@ -77,11 +80,26 @@ def read_manifest(path: str | Path, *, lang: str, audio_dir: str | Path | None =
                     f"'{REFERENCE}' is a {type(custom[REFERENCE]).__name__}; the reference answer must be a string")))
                 continue
             custom[REFERENCE] = custom[REFERENCE].strip()
-        items.append(ManifestItem(id=item_id, audio=audio, text=text,
-                                  lang=str(row.get("lang") or lang), custom=custom))
+        item_lang = str(row.get("lang") or lang or "")
+        if not item_lang:
+            unlabelled.append((lineno, text))
+            continue
+        items.append(ManifestItem(id=item_id, audio=audio, text=text, lang=item_lang, custom=custom))
+    if unlabelled:
+        raise ManifestError(_no_language(path, unlabelled, len(items)))
     return DatasetLoad(items=items, problems=problems,
                        info={"source": str(path), "rows": len(rows), "items": len(items),
                              "problems": len(problems)})
+
+
+def _no_language(path: Path, unlabelled: list[tuple[int, str]], labelled: int) -> str:
+    """Why a manifest without languages is refused, with a guess from the text (never applied silently)."""
+    guesses = {detect_language(text) for _, text in unlabelled} - {"unknown"}
+    hint = f" (the text looks like {guesses.pop()})" if len(guesses) == 1 else ""
+    lines = ", ".join(str(n) for n, _ in unlabelled[:5]) + (", ..." if len(unlabelled) > 5 else "")
+    return (f"{path}:{unlabelled[0][0]}: no language for {len(unlabelled)} row(s) (line {lines}){hint}; pass "
+            f"--dataset-arg lang=en|zh, or give every row a 'lang' field"
+            + (f" ({labelled} row(s) have one)" if labelled else ""))
 
 
 def _decode(path: Path, lineno: int, raw: bytes) -> tuple[str | None, str | None]:
@@ -143,7 +161,7 @@ def _jsonl_rows(path: Path, raw_lines: list[bytes]) -> list[tuple[int, dict[str,
 class LocalManifest:
     """A local manifest (TSV or JSONL) with an audio folder; ``path`` is the manifest file."""
 
-    def __init__(self, path: str, lang: str = "en", audio_dir: str | None = None, audio_ext: str = ".wav",
+    def __init__(self, path: str, lang: str | None = None, audio_dir: str | None = None, audio_ext: str = ".wav",
                  name: str = "local"):
         self.path, self.lang, self.audio_dir, self.audio_ext = path, lang, audio_dir, audio_ext
         self.name = name  # what results and leaderboard columns call the set (default: "local")

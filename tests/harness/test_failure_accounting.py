@@ -90,8 +90,8 @@ def test_incomplete_exit_status_from_the_command_line(tmp_path):
     manifest = tmp_path / "m.tsv"
     manifest.write_text("id\ttext\na\thello world\nb\thello there\n", encoding="utf-8")  # b.wav is missing
     cmd = [sys.executable, "-m", "harness", "run", "--task", "asr_wer", "--model", "dummy-asr", "--model-arg",
-           "text=hello world", "--dataset", "local", "--dataset-arg", f"path={manifest}", "--dataset-arg",
-           f"audio_dir={tmp_path / 'wav'}", "--output-dir", str(tmp_path / "out"), "--no-progress"]
+           "text=hello world", "--dataset", "local", "--dataset-arg", f"path={manifest}", "--dataset-arg", "lang=en",
+           "--dataset-arg", f"audio_dir={tmp_path / 'wav'}", "--output-dir", str(tmp_path / "out"), "--no-progress"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == EXIT_INCOMPLETE, done.stderr
     assert "--retry-failed" in done.stderr and "missing: 1" in done.stderr

@@ -39,7 +39,7 @@ def test_changing_the_judge_never_reruns_generation(tmp_path):
     first = evaluate(RunOptions(**base, offline_judges=True))
     synth = next((tmp_path / "cache").glob("synthesize-*/rank0.jsonl"))
     before = synth.read_bytes()
-    second = evaluate(RunOptions(**base, judges={"en": "whisper-base-bundled"}))
+    second = evaluate(RunOptions(**base, judges={"en": "whisper-base-bundled"}, overwrite=True))  # another judge
     assert synth.read_bytes() == before  # same generation records, none re-made
     assert len(list((tmp_path / "cache").glob("synthesize-*"))) == 1
     assert len(list((tmp_path / "cache").glob("transcribe-*"))) == 2

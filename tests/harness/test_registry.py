@@ -115,7 +115,8 @@ def test_entry_points_from_a_separately_installed_package(tmp_path):
     listed = subprocess.run([sys.executable, "-m", "harness", "list"], capture_output=True, text=True, env=env, cwd=REPO)
     assert "shout_wer" in listed.stdout and "shout-asr" in listed.stdout
     run = subprocess.run([sys.executable, "-m", "harness", "run", "--task", "shout_wer", "--model", "shout-asr",
-                          "--dataset-arg", f"path={tmp_path / 'm.jsonl'}", "--dataset-arg", f"audio_dir={audio_dir}",
+                          "--dataset-arg", f"path={tmp_path / 'm.jsonl'}", "--dataset-arg", "lang=en",
+                          "--dataset-arg", f"audio_dir={audio_dir}",
                           "--output-dir", str(tmp_path / "out"), "--no-progress"],
                          capture_output=True, text=True, env=env, cwd=REPO)
     assert run.returncode == 0, run.stderr

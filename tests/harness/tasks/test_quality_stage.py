@@ -52,7 +52,8 @@ def test_system_failures_score_the_scale_minimum_and_the_cache_is_per_judge(tmp_
     assert first["options"]["quality_judges"] == {"distillmos": {}}
     # Another judge: only its stage runs; synthesis and the first judge come from the cache.
     voice = out / samples(out)[0]["audio"]  # Piper's first sentence: the reference voice for speaker similarity
-    second = tts(out, "faulty", args, {"distillmos": {}, "sim-resemblyzer": {"reference_audio": str(voice)}}, limit=3)
+    second = tts(out, "faulty", args, {"distillmos": {}, "sim-resemblyzer": {"reference_audio": str(voice)}}, limit=3,
+                 overwrite=True)  # another judge set is another run: replacing the first result is asked for
     assert second["stage_keys"]["synthesize"] == first["stage_keys"]["synthesize"]
     assert second["stage_keys"]["quality_distillmos"] == first["stage_keys"]["quality_distillmos"]
     cached = [json.loads(x) for x in next((out / "cache").glob("quality_distillmos-*")).joinpath("rank0.jsonl")

@@ -31,7 +31,7 @@ def run(tmp_path, belle_dir, system, server, **extra):
         task="s2s_conversation", model="precomputed", model_args={"path": str(system)}, dataset="belle-eval-s2s",
         dataset_args={"path": str(belle_dir)}, offline_judges=True, judge_args=GREEDY,
         llm_judge="openai:judge-model", llm_judge_args=judge_args(server, **extra), limit=N, output_dir=str(tmp_path / "run"), progress=False,
-        bootstrap_resamples=200))
+        bootstrap_resamples=200, overwrite=True))  # each loopback judge has its own port: another base_url
 
 
 def test_precomputed_system_end_to_end_and_judge_faults(tmp_path, belle_dir, judge_server):

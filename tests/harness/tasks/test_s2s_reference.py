@@ -97,7 +97,7 @@ def test_reference_scorer_offline_both_channels_and_failures(qa):
 
     # The ASR judge failing on q0 is the measurement's failure: left out, counted, the result incomplete; the
     # text channel is untouched. Only the transcription re-runs (the answers are cached).
-    failed = evaluate(options(root, dataset, system, offline_judges=False, judges={"en": "faulty"},
+    failed = evaluate(options(root, dataset, system, offline_judges=False, judges={"en": "faulty"}, overwrite=True,
                               judge_args={"en": {"inner": "whisper-tiny.en-bundled", "fault": "raise", "ids": "q0"}}))
     assert failed["status"] == "incomplete" and failed["stage_keys"]["respond"] == results["stage_keys"]["respond"]
     em = metric(failed, "ref_exact_match", "speech")
@@ -109,7 +109,8 @@ def test_reference_scorer_offline_both_channels_and_failures(qa):
     # The CLI: an LLM-judged task scored by the reference scorer alone, "no LLM judge" chosen and recorded.
     out = root / "cli"
     rc = main(["run", "--task", "s2s_conversation", "--model", "precomputed", "--model-path", str(system),
-               "--dataset", "local", "--dataset-arg", f"path={dataset}", "--offline-judges", "--llm-judge", "none",
+               "--dataset", "local", "--dataset-arg", f"path={dataset}", "--dataset-arg", "lang=en",
+               "--offline-judges", "--llm-judge", "none",
                "--reference-scorer", "--output-dir", str(out), "--no-progress", "--bootstrap-resamples", "200"])
     assert rc == 0
     cli = json.loads((out / "results.json").read_text())
@@ -127,7 +128,7 @@ def test_configuration_errors_before_any_sample_runs(qa, english_answers, capsys
         evaluate(options(root, bare, system, output_dir=str(root / "bare")))
     assert not (root / "bare").exists()  # nothing ran
     rc = main(["run", "--task", "s2s_reference_qa", "--model", "precomputed", "--model-path", str(system),
-               "--dataset", "local", "--dataset-arg", f"path={bare}", "--offline-judges",
+               "--dataset", "local", "--dataset-arg", f"path={bare}", "--dataset-arg", "lang=en", "--offline-judges",
                "--output-dir", str(root / "bare_cli")])
     assert rc == EXIT_CONFIG and "'reference' field" in capsys.readouterr().err
 
