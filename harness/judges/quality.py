@@ -7,6 +7,7 @@ A quality judge scores one waveform (and, for speaker similarity, a reference vo
   utmos             UTMOS22 "strong learner" (SpeechMOS's state dict), from a local file/folder (path=)
   sim               speaker similarity: cosine of WavLM-base-plus-sv x-vectors (transformers WavLMForXVector)
   sim-resemblyzer   speaker similarity: cosine of Resemblyzer (GE2E) embeddings, weights inside its wheel
+  sim-seed-tts-eval seed-tts-eval's SIM: WavLM-Large + ECAPA-TDNN (wavlm_large_finetune.pth, path=)
 
 Names resolve through QUALITY_JUDGES (lazy strings: ``python -m harness list quality_judges`` imports no torch).
 Each judge is constructed cheaply (options checked), ``check()``-ed at plan time (missing weights are a
@@ -39,6 +40,8 @@ QUALITY_JUDGES.add_lazy("sim", "harness.judges.speaker_sim:WavLMSimilarity",
                         "speaker similarity, WavLM-base-plus-sv x-vectors: path=DIR or the Hub's cache")
 QUALITY_JUDGES.add_lazy("sim-resemblyzer", "harness.judges.speaker_sim:ResemblyzerSimilarity",
                         "speaker similarity, Resemblyzer GE2E embeddings (weights in its wheel; offline)")
+QUALITY_JUDGES.add_lazy("sim-seed-tts-eval", "harness.judges.seed_tts_sim:SeedTTSEvalSimilarity",
+                        "seed-tts-eval's SIM (WavLM-Large SV + ECAPA-TDNN): path=wavlm_large_finetune.pth")
 
 
 @dataclass(frozen=True)
