@@ -24,3 +24,5 @@ DATASETS.add_lazy("instructs2s-eval", "harness.datasets.s2s_questions:InstructS2
                   "InstructS2S-Eval (LLaMA-Omni, en, 199 spoken questions) from a local folder: path=DIR")
 DATASETS.add_lazy("uro-bench", "harness.datasets.uro_bench:UroBench",
                   "URO-Bench, one set (set=NAME, URO's names: Repeat, AlpacaEval-zh, ...) from the unzipped release: path=DIR")
+DATASETS.add_lazy("voicebench", "harness.datasets.voicebench:VoiceBench",
+                  "VoiceBench (hlt-lab/voicebench, en): config=SUBSET [split=NAME] from the Hub, or path=DIR in the Hub's layout")
