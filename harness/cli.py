@@ -53,10 +53,12 @@ def _quality_judges(values: list[str]) -> dict[str, dict[str, str]]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from harness.groups import GROUPS
     from harness.judges.quality import QUALITY_JUDGES
     from harness.registry import DATASETS, MODELS, TASKS, model_traits
 
-    kinds = {"tasks": TASKS, "models": MODELS, "datasets": DATASETS, "quality_judges": QUALITY_JUDGES}
+    kinds = {"tasks": TASKS, "groups": GROUPS, "models": MODELS, "datasets": DATASETS,
+             "quality_judges": QUALITY_JUDGES}
     for kind in ([args.kind] if args.kind else list(kinds)):
         print(f"{kind}:")
         for entry in kinds[kind].entries():
@@ -69,11 +71,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from harness.groups import group_run_dir, resolve
     from harness.options import RunOptions
     from harness.plan import default_run_dir
     from harness.runner import evaluate
 
+    group = resolve(args.task)  # None: one task (a registered name or a task file)
     dataset_args = _pairs(args.dataset_arg, "--dataset-arg")
+    default_dir = (group_run_dir(group, args.name or args.model) if group else
+                   default_run_dir(args.task, args.name or args.model, args.dataset, dataset_args))
     options = RunOptions(
         task=args.task, model=args.model, model_args=_pairs(args.model_arg, "--model-arg"),
         dataset=args.dataset, dataset_args=dataset_args,
@@ -82,13 +88,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         llm_judge_args=_pairs(args.llm_judge_arg, "--llm-judge-arg"),
         quality_judges=_quality_judges(args.quality_judge), reference_scorer=args.reference_scorer,
         limit=args.limit, batch_size=args.batch_size,
-        output_dir=args.output_dir or default_run_dir(args.task, args.name or args.model, args.dataset, dataset_args),
+        output_dir=args.output_dir or default_dir,
         retry_failed=args.retry_failed, bootstrap_resamples=args.bootstrap_resamples, seed=args.seed,
         progress=not args.no_progress, name=args.name, overwrite=args.overwrite)
     if args.model_path:
         if "path" in options.model_args:
             raise ConfigError("--model-path and --model-arg path=... both name the model's path; keep one")
         options = RunOptions(**{**options.to_dict(), "model_args": {**options.model_args, "path": args.model_path}})
+    if group is not None:
+        return _run_group(group, options)
     results = evaluate(options, argv=sys.argv)
     if results is None:  # a non-zero rank: rank 0 reports
         return 0
@@ -98,6 +106,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"results: {Path(options.output_dir) / 'results.json'}")
     if results["status"] != "complete":  # a script must not take an incomplete figure for a final one
         _say_incomplete(results["counts"], Path(options.output_dir) / "samples.jsonl")
+        return EXIT_INCOMPLETE
+    return 0
+
+
+def _run_group(group, options) -> int:
+    """Every member into <output_dir>/<member>/, then group.json: members' rows, the group's summary, the status."""
+    from harness.groups import GROUP_FILE, run_group
+    from harness.report import group_table, results_table
+
+    record = run_group(group, options, argv=sys.argv)
+    if record is None:  # a non-zero rank: rank 0 reports
+        return 0
+    out = Path(options.output_dir)
+    results = [json.loads((out / m["results"]).read_text(encoding="utf-8")) for m in record["members"] if m["results"]]
+    print(results_table(results))
+    print(group_table(record))
+    print(f"group: {out / GROUP_FILE}")
+    unfinished = [m["label"] for m in record["members"] if m["status"] != "complete"]
+    if unfinished:  # a script must not take a group with an incomplete member for a final one
+        print(f"incomplete: {len(unfinished)} of {len(record['members'])} member(s) incomplete ({', '.join(unfinished)});"
+              f" each one's results.json says which samples; rerun the same command (finished members are skipped), "
+              f"with --retry-failed to redo the measurement's failures", file=sys.stderr)
         return EXIT_INCOMPLETE
     return 0
 
@@ -125,12 +155,22 @@ def _say_incomplete(counts: dict, samples: Path) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from harness.report import find_results, results_table
+    from harness.groups import find_groups, read_group
+    from harness.report import find_results, group_table, results_table
 
     results = [json.loads(p.read_text(encoding="utf-8")) for p in find_results(args.paths)]
-    if not results:
+    groups = []
+    for path in find_groups(args.paths):
+        try:
+            groups.append(read_group(path))
+        except ValueError as exc:  # reported, the others still shown
+            print(f"skipped: {exc}", file=sys.stderr)
+    if not results and not groups:
         raise ConfigError(f"no results.json under {', '.join(args.paths)}")
-    print(results_table(results))
+    if results:
+        print(results_table(results))
+    for record in groups:  # a group run's folder: its summary after the members' rows
+        print(group_table(record))
     return 0
 
 
@@ -142,9 +182,12 @@ RUN_EXAMPLES = """examples:
       --dataset-arg path=my/test.tsv --dataset-arg lang=zh --output-dir runs/my-asr
   python -m harness run --task s2s_reference_qa --model precomputed --model-path outputs/sys-a --name sys-a \\
       --dataset local --dataset-arg path=qa.jsonl --dataset-arg lang=en --offline-judges
+  python -m harness run --task tts_wer,tts_wer_numnorm --model piper-en_US-joe-medium --offline-judges
+  python -m harness run --task uro-basic-en --model precomputed --model-arg layout=uro-bench \\
+      --model-arg path=glm/eval/basic/{set} --dataset-arg path=URO-Bench-data --llm-judge openai:gpt-4o-mini
 
 exit status: 0 complete; 2 a configuration error (nothing ran); 3 incomplete (the measurement failed on some
-samples: results.json says which; --retry-failed redoes them)."""
+samples: results.json says which; --retry-failed redoes them; a group: some member is incomplete)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,13 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
 
     p = sub.add_parser("list", help="list registered tasks, models, datasets (imports no torch)")
-    p.add_argument("kind", nargs="?", choices=["tasks", "models", "datasets", "quality_judges"])
+    p.add_argument("kind", nargs="?", choices=["tasks", "groups", "models", "datasets", "quality_judges"])
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("run", help="evaluate a model on a task", description="Evaluate a model on a task: "
                        "results.json, samples.jsonl and a resumable per-stage cache in the output folder.",
                        epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", required=True, help="task name (`python -m harness list tasks`)")
+    p.add_argument("--task", required=True, help="task name (`python -m harness list tasks`), a task YAML of your "
+                   "own (path/to/my_task.yaml), a group (`python -m harness list groups`: voicebench, uro-basic-en, "
+                   "uro-basic-zh), or several of these as a,b: one folder per member in --output-dir, plus group.json")
     p.add_argument("--model", required=True, help="the system under test: a registered model "
                    "(`python -m harness list models` shows what each can do and its languages)")
     p.add_argument("--name", help="what results and tables call the system under test (default: the model id; "

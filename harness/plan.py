@@ -10,13 +10,24 @@ from typing import Any
 
 from harness.datasets.base import DatasetLoad
 from harness.model import ModelConfigError
+from harness.normalize import NormalizerError, get_normalizer
 from harness.options import ConfigError, RunOptions, judge_hint
 from harness.registry import DATASETS, MODELS, TASKS, UnknownNameError
 from harness.tasks.base import Task
 from harness.tasks.spec import TaskConfigError, TaskSpec
 
 
+def is_task_file(name: str) -> bool:
+    """``--task ./my_task.yaml``: a user's own task file, not a registered name."""
+    return str(name).endswith((".yaml", ".yml"))
+
+
 def load_task_spec(name: str) -> TaskSpec:
+    if is_task_file(name):  # validated like the shipped YAMLs; named by its stem
+        if not Path(name).is_file():
+            raise TaskConfigError(f"--task {name}: no such task file; give the path of a task YAML "
+                                  f"(docs/tasks.md) or a registered name (`python -m harness list tasks`)")
+        return TaskSpec.from_yaml(name, user=True)
     obj = TASKS.get(name)
     if callable(obj) and not isinstance(obj, (type, Path)):
         obj = obj()
@@ -62,7 +73,11 @@ def plan(options: RunOptions) -> tuple[Task, Any]:
         raise ConfigError(str(exc)) from None
     except TaskConfigError as exc:
         raise ConfigError(str(exc)) from None
-    task_cls = _import(spec.class_path, f"task {spec.task}")
+    task_cls = _import(spec.class_path, f"{spec.source}: field 'class'")
+    try:
+        get_normalizer(spec.normalizer)
+    except NormalizerError as exc:
+        raise ConfigError(f"{spec.source}: field 'normalizer': {exc}") from None
 
     factory = model_factory(options.model, "--model")
     have = set(getattr(factory, "capabilities", ()))
@@ -121,9 +136,10 @@ def default_run_dir(task: str, system: str, dataset: str | None, dataset_args: d
     set): the folder a run writes to when none is given, on the command line and in ``harness.evaluate``."""
     from harness.paths import default_output_dir
 
+    name = Path(task).stem if is_task_file(task) else task  # a task file's results are named by its stem
     if not dataset:
         try:
             dataset = load_task_spec(task).dataset
         except (LookupError, ValueError):  # an unknown task: the run itself says so, with close matches
             dataset = None
-    return default_output_dir(task, system, dataset_args.get("name") or dataset or "default")
+    return default_output_dir(name, system, dataset_args.get("name") or dataset or "default")

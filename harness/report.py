@@ -53,3 +53,22 @@ def results_table(results: list[dict[str, Any]]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
+
+
+def group_table(record: dict[str, Any]) -> str:
+    """A group run (group.json): one row per member (its status and how this run got it), then each summary's
+    figures as its suite defines them (e.g. URO's category means, VoiceBench's columns and Overall)."""
+    system = record["system"].get("name") or record["system"].get("id") or "?"
+    out = [f"group {record['name']} ({system}): {record.get('status', '?')}, "
+           f"{sum(m['status'] == 'complete' for m in record['members'])} of {len(record['members'])} member(s) complete"]
+    width = max(len(m["label"]) for m in record["members"])
+    out += [f"  {m['label'].ljust(width)}  {m['status']:10s}  {m.get('run', '')}" for m in record["members"]]
+    for s in record["summaries"]:
+        note = "" if s.get("complete") else "  INCOMPLETE (figures over the members measured so far)"
+        out.append(f"summary of {s['group']} ({s['function']}, {s.get('measured', '?')} run(s)){note}")
+        if s.get("error"):
+            out.append(f"  not computed: {s['error']}")
+        for row in s.get("table", []):
+            value = row["value"]
+            out.append(f"  {row['name']:24s} {'-' if value is None else f'{value:.2f}'}")
+    return "\n".join(out)

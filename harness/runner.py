@@ -119,8 +119,9 @@ def _load_error(model, exc: ModelConfigError, judges: dict[str, Any], options: R
     return f"judge for {lang} ({model.name}): {judge_hint(str(exc), lang, options.offline_judges)}"
 
 
-def evaluate(options: RunOptions, argv: list[str] | None = None) -> dict[str, Any] | None:
-    """Run one task end to end; returns the results dict on rank 0 (None on other ranks)."""
+def prepare(options: RunOptions):
+    """Every check a run makes before its first sample, nothing run: (task, dataset load, items, notes). A
+    group run calls it for each member first, so a mistake in any member stops the group before anything runs."""
     check_output_dir(options.output_dir)
     task, dataset = plan(options)  # names, capabilities, options: nothing loaded yet
     load: DatasetLoad = dataset.load()
@@ -132,11 +133,17 @@ def evaluate(options: RunOptions, argv: list[str] | None = None) -> dict[str, An
         notes = task.model.check_items(items, set(task.spec.needs)) if hasattr(task.model, "check_items") else []
     except ModelConfigError as exc:
         raise ConfigError(f"--model {options.model}: {exc}") from None
+    return task, load, items, notes
+
+
+def evaluate(options: RunOptions, argv: list[str] | None = None) -> dict[str, Any] | None:
+    """Run one task end to end; returns the results dict on rank 0 (None on other ranks)."""
+    task, load, items, notes = prepare(options)
     par = current_context()
     for note in notes if par.is_main else []:
         log.warning(note)
     with RunLock(options.output_dir, par.rank):  # one run per folder; this run's ranks share it
-        _refuse_replacing(task, options)
+        refuse_replacing(task, options)
         return _evaluate(task, options, load, items, par, argv)
 
 
@@ -154,7 +161,7 @@ def effective_options(task, given: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _refuse_replacing(task, options: RunOptions) -> None:
+def refuse_replacing(task, options: RunOptions) -> None:
     """A finished result is replaced only by a rerun of the same spec (which resumes from the cache), or with
     --overwrite."""
     path = Path(options.output_dir) / "results.json"
@@ -209,6 +216,7 @@ def _results(task, options, load, items, summary, keys, argv) -> dict[str, Any]:
     results = {
         "schema": RESULTS_SCHEMA,
         "task": {"name": task.spec.task, "description": task.spec.description, "source": task.spec.source,
+                 **({"sha256": task.spec.sha256} if task.spec.sha256 else {}),  # which version of the YAML ran
                  "normalizer": task.spec.normalizer, "aggregation": task.spec.aggregation},
         "dataset": {**load.info, **load.fingerprint(), "evaluated": len(items), "limit": options.limit},
         "model": _model_block(task.model, options),

@@ -12,7 +12,7 @@ from harness.paths import safe_name
 from leaderboards import html, plots, stats, summary
 from leaderboards.collect import Collection, Run, collect, relpath
 from leaderboards.export import export_runs
-from leaderboards.tables import Table, build_tables, to_csv, to_markdown
+from leaderboards.tables import Table, build_tables, group_markdown, to_csv, to_markdown
 
 
 @dataclass
@@ -42,9 +42,9 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
     out.mkdir(parents=True, exist_ok=True)
     collection = collect(paths)
     if copy_runs:
-        skipped = collection.skipped
+        skipped, groups = collection.skipped, collection.groups
         collection = collect(export_runs(collection.runs, out / "results"))
-        collection.skipped = skipped + collection.skipped
+        collection.skipped, collection.groups = skipped + collection.skipped, groups
 
     def link(run: Run, name: str) -> str:
         return relpath(run.dir / name, out)
@@ -77,6 +77,7 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
                                         "provenance) and [index.html](index.html) (sortable, provenance per cell)."),
           "", *summary.to_markdown(headline), *sections, *([""] if sections else [])]
     md.append(to_markdown(tables, link, pngs))
+    md += group_markdown(collection.groups)  # group runs' summaries (URO categories, VoiceBench Overall)
     if "latency-distributions" in pngs:
         md += ["", "## Latency distributions", "", f"![latency]({pngs['latency-distributions']})"]
     ablations = _ablations(out)

@@ -304,6 +304,7 @@ def metric_rows(run: Run) -> list[MetricRow]:
 class Collection:
     runs: list[Run]
     skipped: list[tuple[Path, str]]  # (file, reason): reported, never silently dropped
+    groups: list[dict[str, Any]] = field(default_factory=list)  # group.json of group runs (harness/groups.py)
 
     @property
     def rows(self) -> list[MetricRow]:
@@ -340,7 +341,21 @@ def collect(paths: list[str | Path]) -> Collection:
         except SchemaError as exc:
             skipped.append((path, str(exc)))
     runs.sort(key=lambda r: (r.task, r.dataset, r.system, r.created, str(r.path)))
-    return Collection(runs, skipped)
+    return Collection(runs, skipped, collect_groups(paths, skipped))
+
+
+def collect_groups(paths: list[str | Path], skipped: list[tuple[Path, str]]) -> list[dict[str, Any]]:
+    """The group.json files of group runs (their members' results.json are collected as any other); an unreadable
+    one is reported in ``skipped``."""
+    from harness.groups import find_groups, read_group
+
+    groups = []
+    for path in find_groups([p for p in paths if Path(p).exists()]):
+        try:
+            groups.append(read_group(path))
+        except ValueError as exc:
+            skipped.append((path, str(exc)))
+    return sorted(groups, key=lambda g: (g["name"], str(g["system"].get("name") or g["system"].get("id"))))
 
 
 def load_samples(run: Run) -> list[dict[str, Any]]:

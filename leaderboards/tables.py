@@ -343,3 +343,26 @@ def to_csv(collection: Collection, link: Link, summary: dict[tuple, str] | None 
             "summary": (summary or {}).get((m.run.path, m.column), ""), "git_commit": m.run.commit,
             "created": m.run.created, "results": link(m.run, "results.json"), "samples": link(m.run, "samples.jsonl")})
     return buf.getvalue()
+
+
+def group_markdown(groups: list[dict], heading: str = "##") -> list[str]:
+    """Each group's summary (group.json) as its own small table: one row per system, the suite's own figures
+    as columns in the order its summary lists them (URO's category means, VoiceBench's columns and Overall)."""
+    by_name: dict[str, list[dict]] = defaultdict(list)
+    for g in groups:
+        for s in g["summaries"]:
+            by_name[s["group"]].append({**s, "system": g["system"], "status": g.get("status")})
+    out = []
+    for name in sorted(by_name):
+        entries = by_name[name]
+        cols = list(dict.fromkeys(row["name"] for e in entries for row in e.get("table", [])))
+        out += [f"{heading} Group {name}", "", f"Summary `{entries[0]['function']}` over the group's member runs "
+                "(their own rows are in the task tables above); INCOMPLETE: some member is missing or incomplete.", "",
+                "| system | " + " | ".join(_md_escape(c) for c in cols) + " |", "|---|" + "---:|" * len(cols)]
+        for e in sorted(entries, key=lambda e: str(e["system"].get("name") or e["system"].get("id"))):
+            values = {row["name"]: row["value"] for row in e.get("table", [])}
+            cells = ["–" if values.get(c) is None else f"{values[c]:.2f}" for c in cols]
+            label = str(e["system"].get("name") or e["system"].get("id")) + ("" if e.get("complete") else " INCOMPLETE")
+            out.append(f"| {_md_escape(label)} | " + " | ".join(cells) + " |")
+        out.append("")
+    return out
