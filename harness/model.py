@@ -17,6 +17,7 @@ from harness.response import Response
 TRANSCRIBE = "transcribe"   # transcribe(list of 16 kHz float32 arrays, lang) -> list[str]
 SYNTHESIZE = "synthesize"   # synthesize(list[str], lang) -> list[Audio]
 RESPOND = "respond"         # respond(audio, instruction, out_lang) -> Response (S2S tasks)
+HISTORY = "history"         # a ``wants`` entry: respond() takes history=[Turn, ...] (multi-turn conversations)
 CAPABILITIES = (TRANSCRIBE, SYNTHESIZE, RESPOND)
 
 
@@ -30,9 +31,11 @@ class Model:
     input_sample_rate: ClassVar[int] = 16000            # what transcribe() expects
     # Sample context an adapter needs besides audio/text (most need none): "id" (precomputed outputs are looked
     # up by manifest id), "in_lang" (a cascade's ASR must know the question's language), "text" (the item's
-    # transcript: a cascade whose ASR is replaced by it measures its text LLM alone). Tasks pass them as
-    # keywords: ids=[...] to transcribe/synthesize, item_id= / in_lang= / question_text= to respond (see
-    # sample_kwargs below).
+    # transcript: a cascade whose ASR is replaced by it measures its text LLM alone), "history" (the model holds
+    # a conversation: multi-turn tasks call respond once per round with history=[harness.response.Turn, ...], the
+    # earlier rounds' user audio and the model's own answers; a multi-turn set refuses a model without it).
+    # Tasks pass them as keywords: ids=[...] to transcribe/synthesize, item_id= / in_lang= / question_text= /
+    # history= to respond (see sample_kwargs below).
     wants: ClassVar[frozenset[str]] = frozenset()
     # The options (--model-arg KEY=VALUE) this adapter takes. Model refuses any other key before the adapter's
     # __init__ runs, naming the known ones. None: the keyword parameters of the adapter's __init__. An adapter
@@ -107,8 +110,10 @@ class Model:
         ``units`` and ``events`` (seconds since the request started, e.g. ``first_audio``, which the latency
         task reads). ``instruction`` is the task's system prompt (None: the model's own); ``out_lang`` the
         answer's language ("zh" -> "en" in the cross-lingual tasks). ``context`` holds what ``wants`` asks for:
-        ``item_id``, ``in_lang``, ``question_text``. A model may add ``respond_batch(audios, instruction,
-        out_langs)`` (a Response or an exception per question), which the S2S tasks call instead when present.
+        ``item_id``, ``in_lang``, ``question_text``, ``history`` (earlier rounds, oldest first: [] in round 1;
+        ``question_text`` is then this round's transcript). A model may add ``respond_batch(audios, instruction,
+        out_langs)`` (a Response or an exception per question), which the S2S tasks call instead when present;
+        with ``"history"`` in ``wants`` it also takes ``histories=[[Turn, ...], ...]``, one per question.
         Raise to fail this sample alone: the system's failure, unless the error is a ``harness.errors.CodedError``
         with another ``kind``."""
         raise NotImplementedError(f"{self.name} cannot respond")
@@ -124,6 +129,14 @@ def respond_kwargs(model: Any, item: Any) -> dict[str, Any]:
     wants = getattr(model, "wants", ())
     return {**({"item_id": item.id} if "id" in wants else {}), **({"in_lang": item.lang} if "in_lang" in wants else {}),
             **({"question_text": item.text} if "text" in wants else {})}
+
+
+def turn_kwargs(model: Any, item: Any, question_text: str, history: list[Any]) -> dict[str, Any]:
+    """Keywords for respond() on one round of a multi-turn item: as respond_kwargs, with this round's transcript
+    and the earlier rounds (``history``: harness.response.Turn, the model's own answers)."""
+    wants = getattr(model, "wants", ())
+    return {**respond_kwargs(model, item), **({"question_text": question_text} if "text" in wants else {}),
+            "history": list(history)}
 
 
 def unknown_options(model: str, given: dict[str, Any], allowed: set[str]) -> None:

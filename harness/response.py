@@ -43,3 +43,13 @@ class Response:
         else:
             out["audio"] = None
         return out
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier round of a conversation, as ``respond(..., history=[Turn, ...])`` hands it to a model that
+    declares ``"history"`` in ``wants``: the user's audio of that round (mono float32 at the model's
+    ``input_sample_rate``) and the model's OWN answer to it, as its respond() returned it. A reference answer
+    never goes here: a dialogue is the model talking to the dataset's user, not to a script."""
+    audio: Any                                  # np.ndarray, the user's speech of that round
+    response: Response                          # the model's own answer in that round

@@ -15,7 +15,8 @@
   task replaces the system prompt in every mode;
 - ``label``: the name the system goes by in results and leaderboards (default: the registered name).
 The question's language comes from the task (``wants = {"in_lang"}``; with a ``reference`` ASR also its transcript,
-``"text"``). Timing events (seconds since the
+``"text"``). Multi-turn sets (``"history"``): earlier rounds enter the LLM's chat as user = this cascade's transcript
+of that round, assistant = its own text answer. Timing events (seconds since the
 request, the ASR included): ``asr_end``, ``first_text_token`` (the LLM's first token; for an HTTP LLM, when the
 whole reply arrived), ``llm_end``, ``first_audio`` (the TTS is not streamed: when it returns the whole answer),
 ``end``; counts: ``text_tokens`` (the answer's tokens, the end-of-turn token excluded) and, as the latency task
@@ -53,7 +54,7 @@ class CascadeError(CodedError, RuntimeError):
 class Cascade(Model):
     """ASR -> text LLM -> TTS from registered models (a baseline for the S2S tasks)."""
     capabilities = frozenset({RESPOND})
-    wants = frozenset({"in_lang"})
+    wants = frozenset({"in_lang", "history"})  # history: a text chat history across rounds (multi-turn sets)
 
     def __init__(self, name: str = "cascade", **options: Any):
         from harness.registry import MODELS, UnknownNameError
@@ -104,7 +105,7 @@ class Cascade(Model):
                 raise ModelConfigError(f"model {name}: {key}={model_name} cannot {role}")
             self.parts[key] = factory(name=model_name, **part_options.get(key, {}))
         if any(model is None for model in self.parts.values()):  # the task passes each item's transcript
-            self.wants = frozenset({"in_lang", "text"})
+            self.wants = frozenset({"in_lang", "text", "history"})
         self.llm_spec = options["llm"]
         if not self.llm_spec.startswith(("hf:", "openai:")):
             raise ModelConfigError(f"model {name}: llm={self.llm_spec!r}; use hf:DIR or openai:MODEL")
@@ -189,9 +190,22 @@ class Cascade(Model):
             return []
         return [{"role": "system", "content": SYSTEM_PROMPTS[out_lang]}]
 
+    @staticmethod
+    def _history(history: list | None) -> list[dict[str, str]]:
+        """Earlier rounds as chat turns: the user's words as this cascade heard them (its own transcript of that
+        round) and its own text answer, as URO-Bench's cascade examples (llm-test/inference_multi.py) keep them."""
+        messages = []
+        for turn in history or []:
+            heard = turn.response.events.get("question_transcript")
+            if heard is None:
+                raise ModelConfigError("a history turn without question_transcript was not answered by a cascade")
+            messages += [{"role": "user", "content": heard}, {"role": "assistant", "content": turn.response.text}]
+        return messages
+
     def respond(self, audio: Any, instruction: str | None = None, out_lang: str = "en",
-                in_lang: str | None = None, question_text: str | None = None) -> Response:
-        """``question_text``: the item's transcript, passed by the task when an ``asr`` part is ``reference``."""
+                in_lang: str | None = None, question_text: str | None = None, history: list | None = None) -> Response:
+        """``question_text``: the item's transcript (this round's), passed by the task when an ``asr`` part is
+        ``reference``; ``history``: earlier rounds (harness.response.Turn), kept as a text chat history."""
         self.ensure_loaded()
         t0 = time.perf_counter()
         samples = audio.samples if isinstance(audio, Audio) else np.asarray(audio, dtype=np.float32)
@@ -206,7 +220,8 @@ class Cascade(Model):
             else:
                 question = asr.transcribe([samples], lang)[0]
             events: dict[str, Any] = {"asr_end": round(time.perf_counter() - t0, 6)}
-            messages = [*self._system(instruction, lang, out_lang), {"role": "user", "content": question}]
+            messages = [*self._system(instruction, lang, out_lang), *self._history(history),
+                        {"role": "user", "content": question}]
             generate = self._generate_remote if self.llm_spec.startswith("openai:") else self._generate_local
             text, first, tokens = generate(messages, t0)
             events.update(first_text_token=first, llm_end=round(time.perf_counter() - t0, 6))

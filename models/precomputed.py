@@ -28,6 +28,9 @@ Layouts (``--model-arg layout=NAME``) that published benchmarks' inference scrip
   the unpacking, but any sample that raises is still skipped, and a speechless answer gets its text row and no
   wav. Samples it dropped fail here as ``missing_output``.
 
+Multi-turn outputs (one answer per round of a dialogue, served to multi-turn tasks round by round):
+``turns`` / ``turn`` rows in our layout, URO-Bench's output_with_text.jsonl; see models.precomputed_turns.
+
 The two index-keyed layouts (uro-bench, voicebench) need each sample's position in the manifest the other
 system read. ``order=FILE`` gives it: our sample ids in that order (one per line, or a .jsonl / .tsv manifest
 with an ``id`` field); without it, the sample ids must be the row positions themselves (BELLE-eval-S2S: ids
@@ -51,7 +54,9 @@ from harness.audio import Audio, AudioPolicy, read_audio
 from harness.errors import MeasurementFailure, SystemFailure
 from harness.model import RESPOND, SYNTHESIZE, TRANSCRIBE, Model, ModelConfigError, unknown_options
 from harness.response import Response
+from models import precomputed_turns as turns
 
+BY_ID = ("id", "dialogue")  # rows that name their sample (a dialogue: URO's multi-round line, by its "id")
 # ``rows``: how a line names its sample -- "id" (the ``id_key`` field), "keyed" (a one-entry object
 # {key: text}, the key being the zero-padded row position), "line" (the line's position in the file).
 LAYOUTS: dict[str, dict[str, Any]] = {
@@ -63,7 +68,11 @@ LAYOUTS: dict[str, dict[str, Any]] = {
                   "audio_pattern": "audio/{key}.wav", "rows": "keyed", "width": 4},
     "voicebench": {"manifest": "", "id_key": "", "text_key": "response", "audio_key": "", "audio_pattern": "",
                    "rows": "line"},
+    # multi-turn (models.precomputed_turns): URO-Bench's inference_multi.py layout, one line per dialogue
+    "uro-bench-multi": {"manifest": "output_with_text.jsonl", "id_key": "id", "text_key": "text", "audio_key": "",
+                        "audio_pattern": "", "turn_audio_pattern": "{id}/chat_{round}.wav", "rows": "dialogue"},
 }
+TURN_AUDIO = "wav/{id}/chat_{round}.wav"  # a round's wav in our layout unless its row names one
 OPTIONS = {"manifest", "id_key", "text_key", "audio_key", "audio_pattern", "order"}
 # Outputs are read as they are: no length limit (a precomputed answer may be long), the usual checks otherwise.
 OUTPUT_POLICY = AudioPolicy(max_seconds=None)
@@ -98,7 +107,7 @@ def read_order(path: Path) -> dict[str, int]:
 class Precomputed(Model):
     """Serves transcribe / synthesize / respond from a folder of another system's outputs, by sample id."""
     capabilities = frozenset({TRANSCRIBE, SYNTHESIZE, RESPOND})
-    wants = frozenset({"id"})
+    wants = frozenset({"id", "history"})  # history: a multi-turn item is served round by round
 
     def __init__(self, name: str = "precomputed", path: str | None = None, layout: str = "default", **options: Any):
         unknown_options(name, options, OPTIONS)
@@ -107,6 +116,9 @@ class Precomputed(Model):
         if layout not in LAYOUTS:
             raise ModelConfigError(f"model {name}: layout={layout!r}; known: {', '.join(LAYOUTS)}")
         self.root = Path(path).expanduser()
+        if (layout == "uro-bench" and "manifest" not in options and not (self.root / "pred_text.jsonl").exists()
+                and (self.root / LAYOUTS["uro-bench-multi"]["manifest"]).is_file()):
+            layout = "uro-bench-multi"  # URO's multi-round sets write output_with_text.jsonl instead
         self.layout = {**LAYOUTS[layout], **options}
         if not self.layout["manifest"]:
             raise ModelConfigError(f"model {name}: layout={layout} needs the output file: --model-arg "
@@ -116,7 +128,7 @@ class Precomputed(Model):
             raise ModelConfigError(f"model {name}: {self.manifest} does not exist; the folder needs "
                                    f"{self.layout['manifest']} (one JSON object per line) and the wavs")
         order = self.layout.get("order")
-        if order and self.layout["rows"] == "id":
+        if order and self.layout["rows"] in BY_ID:
             raise ModelConfigError(f"model {name}: order= places samples by row position; layout={layout} "
                                    f"finds them by id")
         self.order_file = Path(order).expanduser() if order else None
@@ -174,7 +186,7 @@ class Precomputed(Model):
         if not keys:
             return f"{self.manifest} holds no readable output; nothing to evaluate"
         wanted = {self._key_or_id(i): i for i in ids}
-        looked_up = "" if self.layout["rows"] == "id" else f" (looked up as keys {_few(list(wanted))})"
+        looked_up = "" if self.layout["rows"] in BY_ID else f" (looked up as keys {_few(list(wanted))})"
         by_norm = {_loose(k): k for k in keys}
         near = [(i, by_norm[_loose(w)]) for w, i in wanted.items() if _loose(w) in by_norm]
         hint = (f"; near miss: sample {near[0][0]!r} vs output key {near[0][1]!r} ({_why(near[0][0], near[0][1])})"
@@ -221,7 +233,9 @@ class Precomputed(Model):
                 raise ValueError("not a one-entry object {key: text}")
             [(key, text)] = row.items()
             return str(key), {"text": text}
-        return str(row[self.layout["id_key"]]), row
+        if kind == "dialogue":
+            return turns.uro_dialogue(row)
+        return turns.round_key(row, self.layout["id_key"]), row
 
     def load(self) -> None:
         rows: dict[str, dict[str, Any]] = {}
@@ -240,18 +254,18 @@ class Precomputed(Model):
                 rows.pop(key, None)
                 continue
             rows[key] = row
-        if self._order is not None and self.layout["rows"] != "id":
+        if self._order is not None and self.layout["rows"] not in BY_ID:
             extra = sorted(set(rows) - {self._key(i) for i in self._order})
             if extra:
                 raise ModelConfigError(f"model {self.name}: {self.manifest} has outputs for positions the order "
                                        f"file {self.order_file} does not reach (e.g. key {extra[0]!r}); they were "
                                        f"not made from the same manifest")
-        self._rows = rows
+        self._rows = turns.group_rounds(rows, self._problems)
 
     def _key(self, item_id: str) -> str:
         """The key the other system wrote for this sample."""
         kind = self.layout["rows"]
-        if kind == "id":
+        if kind in BY_ID:
             return item_id
         if self._order is not None:
             if item_id not in self._order:
@@ -277,15 +291,16 @@ class Precomputed(Model):
             raise SystemFailure(MISSING, f"{self.manifest} has no output for sample {item_id!r} (key {key!r})")
         return key, self._rows[key]
 
-    def _wav_path(self, item_id: str, key: str, row: dict[str, Any]) -> Path | None:
+    def _wav_path(self, item_id: str, key: str, row: dict[str, Any], rnd: int | None = None) -> Path | None:
         rel = row.get(self.layout["audio_key"]) if self.layout["audio_key"] else None
-        pattern = self.layout["audio_pattern"]
+        pattern = self.layout["audio_pattern"] if rnd is None else self.layout.get("turn_audio_pattern", TURN_AUDIO)
         if not rel and not pattern:
             return None
-        return self.root / (rel or pattern.format(id=item_id, key=key))
+        return self.root / (rel or pattern.format(id=item_id, key=key, round=rnd))
 
-    def _audio(self, item_id: str, key: str, row: dict[str, Any]) -> tuple[Audio | None, Path | None]:
-        path = self._wav_path(item_id, key, row)
+    def _audio(self, item_id: str, key: str, row: dict[str, Any], rnd: int | None = None
+               ) -> tuple[Audio | None, Path | None]:
+        path = self._wav_path(item_id, key, row, rnd)
         if path is None:
             return None, None
         rel = row.get(self.layout["audio_key"]) if self.layout["audio_key"] else None
@@ -312,10 +327,23 @@ class Precomputed(Model):
         return out
 
     def respond(self, audio: Any, instruction: str | None = None, out_lang: str = "en",
-                item_id: str | None = None) -> Response:
+                item_id: str | None = None, history: list | None = None) -> Response:
+        """One answer; with ``history`` (a multi-turn task) the answer of round ``len(history)`` of the dialogue.
+        The earlier rounds were answered when these outputs were made: the history is not read."""
         key, row = self._row(item_id)
+        rnd = None
+        if "turns" in row or history is not None:
+            if "turns" not in row or history is None:
+                raise SystemFailure(MISSING, f"{self.manifest}: sample {item_id!r} (key {key!r}) holds "
+                                             + ("one answer, not one per round (a multi-turn set needs 'turns' or "
+                                                "'turn' rows)" if history is not None else
+                                                "a dialogue (one answer per round), and this task asks one answer"))
+            rnd = len(history)
+            row = row["turns"][rnd] if rnd < len(row["turns"]) else None
+            if row is None:
+                raise SystemFailure(MISSING, f"{self.manifest} has no answer for round {rnd} of dialogue {item_id!r}")
         units = [int(u) for u in row.get("units") or []]
-        return Response(text=self._text(row), units=units, audio=self._audio(item_id, key, row)[0],
+        return Response(text=self._text(row), units=units, audio=self._audio(item_id, key, row, rnd)[0],
                         events=dict(row.get("events") or {}), malformed=row.get("malformed"))
 
     def _ids(self, ids: list[str] | None, n: int) -> list[str]:

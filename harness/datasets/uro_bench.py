@@ -217,7 +217,8 @@ def _multi_item(record: dict[str, Any], key: str, spec: UroSet, folder: Path) ->
     for i, turn in enumerate(dialogue):
         if not isinstance(turn, dict):
             raise ValueError(f"dialogue[{i}] is not an object")
-        turns.append({"round": turn.get("round", i), "audio": str(folder / _text_field(turn, "source_wav", f"dialogue[{i}].")),
+        wav = _text_field(turn, "source_wav", f"dialogue[{i}].")
+        turns.append({"round": turn.get("round", i), "audio": str(folder / wav), "source_wav": wav,
                       "text": _text_field(turn, "source_text", f"dialogue[{i}]."), "reference": gt_text(turn)})
     turns.sort(key=lambda t: t["round"])
     if [t["round"] for t in turns] != list(range(len(turns))):  # URO's ASR step reads chat_0..chat_{n-1}.wav

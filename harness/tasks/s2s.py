@@ -243,18 +243,20 @@ class S2STask(Task):
         stages.extend(quality_stages(self, self.quality, "respond", speech_path, answer_policy, s2s=True))
         return stages
 
-    def _answer_audio(self, response, item: ManifestItem, ctx: StageContext) -> dict[str, Any]:
+    def _answer_audio(self, response, item: ManifestItem, ctx: StageContext, name: str | None = None) -> dict[str, Any]:
         """Check the spoken answer (no/empty/silent/NaN/over-long speech is the system's failure of the speech
-        channel, kept apart so the text channel is still scored) and write it under a safe name."""
+        channel, kept apart so the text channel is still scored) and write it under a safe name (``name``: the
+        answer's own label, e.g. one round of a dialogue; default the item's id)."""
+        label = name or item.id
         if response.audio is None:
-            return {"speech_error": {"code": "no_audio", "message": f"the model gave no speech for {item.id}" + (
+            return {"speech_error": {"code": "no_audio", "message": f"the model gave no speech for {label}" + (
                 f" (malformed: {response.malformed})" if response.malformed else "")}}
         try:
-            audio = check_and_resample(response.audio, f"{self.model.name}'s answer to {item.id}", None,
+            audio = check_and_resample(response.audio, f"{self.model.name}'s answer to {label}", None,
                                        self.answer_policy)
         except CodedError as exc:
             return {"speech_error": {"code": exc.code, "message": str(exc)}}
-        path = ctx.artifact_dir / safe_name(item.id, ".wav")
+        path = ctx.artifact_dir / safe_name(label, ".wav")
         write_wav(path, audio.samples, audio.sample_rate)
         return {"audio": str(path.relative_to(ctx.output_dir)), "sample_rate": audio.sample_rate,
                 "seconds": round(audio.seconds, 4)}

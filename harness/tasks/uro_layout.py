@@ -12,7 +12,9 @@
 Items whose measurement failed are written with ``"score": null`` and an ``error``; the final line is our figure
 (over the items scored), so evaluate.py reads the same number as results.json.
 
-``uro_summary`` and ``write_evaluation`` reproduce evaluate.py's category means (equal weight per set; a set
+``write_dialogue_set`` does the same for the multi-round sets (inference_multi.py's ``output_with_text.jsonl`` and
+``<id>/chat_<round>.wav``, asr_for_eval.py --multi's ``asr_text.jsonl``, mark.py's ``result_multi.jsonl`` /
+``result_sa.jsonl``). ``uro_summary`` and ``write_evaluation`` reproduce evaluate.py's category means (equal weight per set; a set
 without a score is skipped, not counted as zero) and its ``evaluation.jsonl``.
 """
 from __future__ import annotations
@@ -106,6 +108,67 @@ def write_set(run_dir: str | Path, spec: UroSet, items: list, samples: list[dict
     if utmos is not None:
         _jsonl(folder / "eval_with_asr" / "result_utmos.jsonl",
                [{key[r["id"]]: r["utmos"]} for r in ordered if "utmos" in r] + [{"final_UTMOS": utmos["value"]}])
+    return str(folder.relative_to(run_dir))
+
+
+def _dialogue_lines(samples: list[dict], answer: str) -> list[dict[str, Any]]:
+    """inference_multi.py's output_with_text.jsonl (answer "text") / asr_for_eval.py --multi's asr_text.jsonl
+    (answer "transcript", " " where a round has no speech)."""
+    return [{"id": row["id"], "num_round": row["num_round"], "dialogue": [
+        {"round": t["round"], "source_wav": t.get("source_wav"), "source_text": t["question"],
+         "target_text": t["reference"], "output_text": (t.get(answer) or " ") if answer == "transcript"
+         else (t.get("text") or "").strip()} for t in row["turns"]]} for row in samples]
+
+
+def _dialogue_result(spec: UroSet, samples: list[dict], metrics: list[dict], channel: str) -> list[dict[str, Any]]:
+    """mark.py --mode multi / sa: per dialogue {round, question0.., answer0.., reference0.., score}, then the set's
+    figure; a failed dialogue's score is null with its error (ours: measurement failures are left out)."""
+    key = "transcript" if channel == "speech" else "text"
+    lines = []
+    for row in samples:
+        line: dict[str, Any] = {"round": row["num_round"]}
+        turns = row["turns"]
+        for part, field in (("question", "question"), ("answer", key), ("reference", "reference")):
+            for j in range(5):  # mark.py pads to five rounds with ""
+                value = (turns[j].get(field) or "") if j < len(turns) else ""
+                if part == "answer" and j < len(turns):  # as the answer files hold it (a missing wav's ASR: " ")
+                    value = (value or " ") if key == "transcript" else value.strip()
+                line[f"{part}{j}"] = value
+        status = row["channels"][channel]["status"]
+        line["score"] = row.get(f"replies_{channel}") if status == "ok" else None
+        if status != "ok":
+            line["error"] = row["channels"][channel]["error"]["code"]
+        lines.append(line)
+    figure = _metric(metrics, "uro_score", channel)
+    return lines + [{"final_score": figure and figure["value"]}]
+
+
+def write_dialogue_set(run_dir: str | Path, spec: UroSet, items: list, samples: list[dict], metrics: list[dict]) -> str:
+    """A multi-round set in URO's layout: output_with_text.jsonl, asr_text.jsonl, <id>/chat_<round>.wav, and
+    eval_with_asr/ + eval/<result file>; returns the folder (relative to the run folder)."""
+    from harness.paths import safe_name
+
+    run_dir = Path(run_dir)
+    folder = run_dir / "uro" / "eval" / spec.track / spec.name
+    by_id = {row["id"]: row for row in samples}
+    ordered = [by_id[item.id] for item in items if item.id in by_id]
+    _jsonl(folder / "output_with_text.jsonl", _dialogue_lines(ordered, "text"))
+    _jsonl(folder / "asr_text.jsonl", _dialogue_lines(ordered, "transcript"))
+    for row in ordered:
+        chats = folder / safe_name(row["id"])  # URO names the folder by the record's id
+        if chats.is_dir():
+            shutil.rmtree(chats)  # a rerun's answers replace the last ones
+        for turn in row["turns"]:
+            if turn.get("audio"):
+                chats.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(run_dir / turn["audio"], chats / f"chat_{turn['round']}.wav")
+    for channel, sub in (("speech", "eval_with_asr"), ("text", "eval")):
+        _jsonl(folder / sub / spec.result_file, _dialogue_result(spec, ordered, metrics, channel))
+    asr = _metric(metrics, "uro_asr_cer" if spec.lang == "zh" else "uro_asr_wer")
+    if asr is not None:
+        name = "result_cer.jsonl" if spec.lang == "zh" else "result_wer.jsonl"
+        _jsonl(folder / "eval_with_asr" / name, [{"id": r["id"], "WER": r.get("uro_asr_wer")} for r in ordered]
+               + [{"final_WER": asr["value"]}])
     return str(folder.relative_to(run_dir))
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import SystemFailure
+from harness.errors import MeasurementFailure, SystemFailure
 from harness.judges.base import MAX_REPLY_CHARS, JudgeSettings, LLMJudge
 from harness.judges.errors import JudgeError
 from harness.judges.prompts import JudgePrompt
@@ -35,6 +35,8 @@ from harness.normalize import get_normalizer
 
 JUDGE_MODES = ("open", "semi-open", "qa")
 BASIC_MODES = JUDGE_MODES + ("wer",)
+DIALOGUE_MODES = ("multi", "sa")          # pro track, one judge call per dialogue (mark.py --mode multi / sa)
+MULTI_ROUNDS = (2, 3, 4, 5)               # mark_gpt.py has prompt_multi2..5 only; sa is always the 3-round prompt
 OK_WER = 0.5                              # mark_wer.eval_repeat: an item is "ok" when its WER <= 0.5
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")    # what Python's int() takes from a judge reply (ASCII digits)
 
@@ -48,7 +50,7 @@ def uro_prompt(mode: str) -> JudgePrompt:
     """URO's prompt for a judge mode, as a JudgePrompt (so settings, results and cache keys describe it)."""
     table = _table()
     entry = table["prompts"][mode]
-    scale = (0.0, 1.0) if mode == "qa" else (1.0, 5.0)
+    scale = (0.0, 1.0) if mode == "qa" else (1.0, 5.0)  # multi-N and sa: 1-5, one score for the whole dialogue
     return JudgePrompt(name=f"uro-bench-{mode}", version="1", scale=scale, system=table["system"],
                        template=entry["template"], parse="yes-count" if mode == "qa" else "integer",
                        source=f"URO-Bench {entry['source']}", defaults=dict(table["defaults"]))
@@ -144,3 +146,49 @@ def repeat_score(wers: list[float]) -> dict[str, float]:
     ok_rate = len(ok) / len(wers) if wers else 0.0
     wer_ok = sum(ok) / len(ok) if ok else 0.0
     return {"score": ok_rate * (1.0 - wer_ok) * 100.0, "ok_rate": ok_rate, "final_WER_for_ok_case": wer_ok}
+
+
+# -- multi-round (pro track: MtBenchEval-en, SpeakerAware-en/-zh) -----------------------------------------------
+def dialogue_prompt(mode: str, rounds: int) -> JudgePrompt:
+    """The prompt URO's get_prompt picks: prompt_multi<rounds> (multi) or prompt_sa (sa, whatever the count)."""
+    if mode == "sa":
+        return uro_prompt("sa")
+    if rounds not in MULTI_ROUNDS:  # URO's get_prompt returns None and the run crashes
+        raise MeasurementFailure("no_prompt_for_rounds", f"the dialogue has {rounds} round(s); URO-Bench has "
+                                                         f"multi-round judge prompts for 2-5 rounds only")
+    return uro_prompt(f"multi-{rounds}")
+
+
+def render_dialogue(prompt: JudgePrompt, rounds: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+    """The chat messages for a whole dialogue: (question, answer, reference) per round fill {questionK},
+    {answerK}, {referenceK} (K from 1) in get_prompt's order -- all questions, then answers, then references;
+    a slot past the dialogue's rounds gets "" (mark.py pads its lists to 5 with "")."""
+    user = prompt.template
+    for field, index in (("question", 0), ("answer", 1), ("reference", 2)):
+        for k in range(1, 6):
+            user = user.replace(f"{{{field}{k}}}", rounds[k - 1][index] if k <= len(rounds) else "")
+    return [{"role": "system", "content": prompt.system}, {"role": "user", "content": user}]
+
+
+def judge_dialogues(judge: LLMJudge, settings: JudgeSettings, mode: str,
+                    dialogues: list[list[tuple[str, str, str]]]) -> list[dict[str, Any] | Exception]:
+    """One judge call per dialogue -> its score (20 x the mean of the n replies, each int 1-5), or the exception
+    that failed it; order kept. No empty-answer rule: mark.py has none for multi / sa, so an empty round is
+    judged as it is (a missing wav's ASR is " ")."""
+    judge.ensure_loaded()
+
+    def one(rounds: list[tuple[str, str, str]]) -> dict[str, Any] | Exception:
+        try:
+            prompt = dialogue_prompt(mode, len(rounds))
+            replies = judge.complete(render_dialogue(prompt, rounds), replace(settings, prompt=prompt))
+            return {**score_replies(mode, replies, settings.n), "prompt": prompt.name}
+        except MeasurementFailure as exc:
+            return exc
+        except JudgeError as exc:
+            judge._count("failed")
+            return exc
+
+    if judge.concurrency <= 1 or len(dialogues) <= 1:
+        return [one(d) for d in dialogues]
+    with ThreadPoolExecutor(max_workers=judge.concurrency, thread_name_prefix="uro-judge") as pool:
+        return list(pool.map(one, dialogues))

@@ -24,10 +24,11 @@ import numpy as np
 from harness.audio import Audio
 from harness.devices import resolve_device
 from harness.errors import CodedError
-from harness.model import RESPOND, SYNTHESIZE, TRANSCRIBE, Model, ModelConfigError, unknown_options
+from harness.model import HISTORY, RESPOND, SYNTHESIZE, TRANSCRIBE, Model, ModelConfigError, unknown_options
 from harness.response import Response
 from models.cslm import checkpoint
 from models.cslm.backend_options import BACKEND_KEYS, CSLMBackendOptions
+from models.cslm.dialogue import assistant_turn
 from models.cslm.options import GENERATION_KEYS, CSLMGenerationOptions
 from models.cslm.parsing import ParsedGeneration, parse_generation
 from models.cslm.prompts import Prompt, PromptBuilder, load_prompt_table
@@ -52,6 +53,7 @@ class CSLMOutputError(CodedError, RuntimeError):
 class CSLM(Model):
     capabilities = frozenset({TRANSCRIBE, SYNTHESIZE, RESPOND})
     input_sample_rate = SAMPLE_RATE
+    wants = frozenset({HISTORY})  # multi-turn: earlier rounds in the prompt (models.cslm.dialogue)
 
     def __init__(self, name: str = "cslm", **options: Any):
         unknown_options(name, options, ADAPTER_KEYS | GENERATION_KEYS | BACKEND_KEYS)
@@ -298,23 +300,44 @@ class CSLM(Model):
             out.append(audio)
         return out
 
-    def respond(self, audio: np.ndarray | Audio, instruction: str | None = None, out_lang: str = "en") -> Response:
-        """Speech in -> text and speech out, with the released ``decoding`` prompt in ``out_lang``."""
-        return _or_raise(self.respond_batch([audio], instruction, [out_lang]))[0]
+    def respond(self, audio: np.ndarray | Audio, instruction: str | None = None, out_lang: str = "en",
+                history: list | None = None) -> Response:
+        """Speech in -> text and speech out, with the released ``decoding`` prompt in ``out_lang``; ``history``:
+        earlier rounds (harness.response.Turn: their audio and this model's own answers) before it."""
+        return _or_raise(self.respond_batch([audio], instruction, [out_lang], histories=[history or []]))[0]
+
+    def prompt_for(self, audio: np.ndarray | Audio, out_lang: str, instruction: str | None = None,
+                   history: list | None = None):
+        """The prompt respond() generates from: (Prompt, question units). With ``history``, each earlier round
+        is its question units (user turn) and this model's own answer as an SFT assistant turn."""
+        self.ensure_loaded()
+        units, _ = self._units(_samples_16k(audio))
+        earlier = [(self._units(_samples_16k(turn.audio))[0], self._assistant_turn(turn.response))
+                   for turn in history or []]
+        return self.prompts.dialogue_prompt(self.gen.decoding, out_lang, earlier, units, instruction), units
+
+    def _assistant_turn(self, response: Response) -> str:
+        """An earlier answer of this model as the SFT data writes an assistant turn (models.cslm.dialogue)."""
+        parsed = parse_generation(self.gen.cut_at_eoa(response.raw), self.vocab.pattern, self.vocab.n_units,
+                                  self.gen.chain, drop=self.specials) if response.raw else None
+        return assistant_turn(parsed.question if parsed else None, parsed.segments if parsed else response.segments,
+                              self.vocab, self.gen.chain)
 
     def respond_batch(self, audios: list[np.ndarray | Audio], instruction: str | None = None,
-                      out_langs: list[str] | None = None) -> list[Response | BaseException]:
+                      out_langs: list[str] | None = None, histories: list[list] | None = None
+                      ) -> list[Response | BaseException]:
         """respond() for several questions at once (decoded together; timed from this call's start). Returns,
         per question, its Response or the exception it failed with (the others are unaffected)."""
         self.ensure_loaded()
         t0 = time.perf_counter()
         out_langs = out_langs or ["en"] * len(audios)
+        histories = histories or [[] for _ in audios]
         out: list[Any] = [None] * len(audios)
         prompts, owners, extras = [], [], []
-        for i, (audio, lang) in enumerate(zip(audios, out_langs)):
+        for i, (audio, lang, history) in enumerate(zip(audios, out_langs, histories)):
             try:
-                units, _ = self._units(_samples_16k(audio))
-                prompts.append(self.prompts.units_prompt(self.gen.decoding, lang, units, instruction))
+                prompt, units = self.prompt_for(audio, lang, instruction, history)
+                prompts.append(prompt)
             except ModelConfigError:
                 raise  # configuration (no speech tokenizer, no prompt for lang): stop, do not count per sample
             except Exception as exc:  # noqa: BLE001 -- e.g. audio the speech tokenizer refuses: this one fails
@@ -342,7 +365,6 @@ class CSLM(Model):
                 events["vocoder_pending"] = str(exc)
         return Response(text=parsed.text, units=parsed.units, unit_runs=None, audio=wav, events=events,
                         malformed=parsed.malformed, raw=raw, segments=parsed.segments)
-
 
     @staticmethod
     def _streamed(parsed: ParsedGeneration, events: dict[str, Any]) -> Audio | None:

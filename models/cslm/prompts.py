@@ -84,14 +84,17 @@ class PromptBuilder:
         inst = entry.get("instruction", "") if instruction is None else instruction
         return entry["template"].replace("{instruction}", inst).replace("{units}", units_text).replace("{text}", text)
 
-    def render(self, user_turn: str) -> str:
-        """The chat-template string for one user turn, in this builder's mode."""
+    def render(self, user_turn: str, history: tuple[tuple[str, str], ...] = ()) -> str:
+        """The chat-template string for one user turn, in this builder's mode; ``history``: earlier (user,
+        assistant) turns before it (a multi-turn record's lists, as the SFT data renders them)."""
+        messages = [{"role": role, "content": content} for user, assistant in history
+                    for role, content in (("user", user), ("assistant", assistant))]
+        messages.append({"role": "user", "content": user_turn})
         if self.mode == "released":
-            messages = [{"role": "user", "content": user_turn}, {"role": "assistant", "content": ""}]
+            messages.append({"role": "assistant", "content": ""})
             out = self.tokenizer.apply_chat_template(messages, tokenize=False)
             return out.removesuffix(RELEASED_CUT)
-        return self.tokenizer.apply_chat_template([{"role": "user", "content": user_turn}], tokenize=False,
-                                                  add_generation_prompt=True)
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     def encode_text(self, text: str, first: bool = True) -> np.ndarray:
         """Tokenize (a part of) a rendered prompt; only the first part may get the tokenizer's BOS."""
@@ -117,6 +120,18 @@ class PromptBuilder:
         # No units (<sosp><eosp> may merge differently) or a tokenizer that failed the self-check: strings.
         text = head + self.vocab.format_units(units) + tail
         return self._cut(self.encode_text(text), text=text)
+
+    def dialogue_prompt(self, task: str, lang: str, history: list[tuple[list[int], str]], units,
+                        instruction: str | None = None) -> Prompt:
+        """Round k of a conversation (models.cslm.dialogue): ``history`` holds each earlier round's question
+        units and the model's own answer as an SFT assistant turn. Tokenized as one string, as the released
+        scripts tokenize a prompt (the split fast path covers the single-turn prompt only)."""
+        if not history:
+            return self.units_prompt(task, lang, units, instruction)
+        turns = tuple((self.user_turn(task, lang, self.vocab.format_units(q), instruction=instruction), answer)
+                      for q, answer in history)
+        full = self.render(self.user_turn(task, lang, self.vocab.format_units(units), instruction=instruction), turns)
+        return self._cut(self.encode_text(full), text=full)
 
     def text_prompt(self, task: str, lang: str, text: str, instruction: str | None = None) -> Prompt:
         full = self.render(self.user_turn(task, lang, text=text, instruction=instruction))

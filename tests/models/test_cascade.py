@@ -80,7 +80,7 @@ def test_reference_transcript_replaces_the_asr_and_system_prompt_modes(monkeypat
     info = model.describe()
     assert info["id"] == "text ceiling" and info["parts"]["asr"]["id"] == "reference"
     assert info["system_prompt"] == "cross-lingual"
-    assert Cascade("cascade", asr="whisper-tiny.en-bundled", llm="hf:x", tts="dummy-tts").wants == {"in_lang"}
+    assert Cascade("cascade", asr="whisper-tiny.en-bundled", llm="hf:x", tts="dummy-tts").wants == {"in_lang", "history"}
 
 
 def test_part_options_reach_their_part():
