@@ -65,10 +65,9 @@ codec: setup
 # The mini-CSLM end to end (world -> stage-0 text model -> merge-vocab -> CPT -> SFT -> ablations -> harness),
 # on the codec above (read-only); rerun to resume: finished steps are skipped. Results: $(MINI_DIR)/results/;
 # the board (one row per checkpoint, the MT and interleaved-vs-full ablations, training curves): leaderboards/mini-cslm/.
-# Measured 2026-12-03 at 65 minutes on 2 cores (40 items per evaluation, no cascade), plus 20 for the codec when
-# $(CODEC_DIR) holds none (build-codec alone: 19.5 min; `make codec` adds its evaluations). Since 2026-12-06 the
-# training steps are about 2x faster (labelled-position loss) but every evaluation runs 100 items and the cascade
-# and the stage-0 text ceiling are evaluated too: not yet timed end to end on quiet cores.
+# Measured 2026-12-06 (seed 0, from an empty folder, codec reused): 102 minutes of wall on 2 cores shared
+# with other work (world 18, stage 0 22, CPT 20 beside CPT-nomt 21, SFTs 8 / 4 / 4, 28 evaluations of up to 100
+# items about 35); plus 20 for the codec when $(CODEC_DIR) holds none (build-codec alone: 19.5 min).
 # SEED picks the run (its own folder; the board shows every seed's run that exists, and their spread):
 # `make mini-cslm SEED=0` then `make mini-cslm SEED=1`.
 SEED ?= 0
