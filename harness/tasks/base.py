@@ -85,6 +85,13 @@ class Task:
             raise ConfigError(f"task {self.spec.task} has no LLM judge; drop --llm-judge/--llm-judge-arg")
         self.check_no_quality()
 
+    def check_option_keys(self, known: set[str] | frozenset[str]) -> None:
+        """The task YAML's ``options`` must be among ``known``: a typo there fails naming the file and the keys."""
+        unknown = sorted(set(self.spec.options) - set(known))
+        if unknown:
+            raise ConfigError(f"{self.spec.source}: unknown option(s) {', '.join(unknown)}; known: "
+                              f"{', '.join(sorted(known))}")
+
     def check_no_quality(self) -> None:
         """Tasks whose system produces no speech take no speech-quality judge."""
         if self.options.quality_judges or self.spec.options.get("quality_judges"):

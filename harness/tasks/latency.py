@@ -32,7 +32,6 @@ from harness.audio import item_audio
 from harness.errors import MEASUREMENT, SYSTEM
 from harness.failures import RULES, coverage, kind_of, mark
 from harness.model import respond_kwargs
-from harness.options import ConfigError
 from harness.tasks.base import Stage, StageContext, Task
 
 SECONDS = ("first_text_token", "first_unit", "first_audio")
@@ -45,9 +44,7 @@ OPTION_KEYS = {"warmup", "out_lang"}
 class LatencyTask(Task):
     def configure(self) -> None:
         super().configure()
-        unknown = sorted(set(self.spec.options) - OPTION_KEYS)
-        if unknown:
-            raise ConfigError(f"{self.spec.source}: unknown option(s) {', '.join(unknown)}")
+        self.check_option_keys(OPTION_KEYS)
         self.warmup = int(self.spec.options.get("warmup", 2))
         self.out_lang = str(self.spec.options.get("out_lang", "same"))
         self._warmed = False

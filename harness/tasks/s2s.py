@@ -59,10 +59,7 @@ class S2STask(Task):
     # -- configuration (plan time: nothing loaded) ---------------------------------------------------
     def configure(self) -> None:
         opts = self.spec.options
-        unknown = sorted(set(opts) - OPTION_KEYS)
-        if unknown:
-            raise ConfigError(f"{self.spec.source}: unknown option(s) {', '.join(unknown)}; known: "
-                              f"{', '.join(sorted(OPTION_KEYS))}")
+        self.check_option_keys(OPTION_KEYS)
         self.out_lang = str(opts.get("out_lang", "same"))
         self.instruction = opts.get("instruction")  # None: the model's own prompt for out_lang
         self.reference = reference_enabled(self)

@@ -39,10 +39,7 @@ class UroTask(S2STask):
 
     def configure(self) -> None:
         opts = self.spec.options
-        unknown = sorted(set(opts) - OPTION_KEYS)
-        if unknown:
-            raise ConfigError(f"{self.spec.source}: unknown option(s) {', '.join(unknown)}; known: "
-                              f"{', '.join(sorted(OPTION_KEYS))}")
+        self.check_option_keys(OPTION_KEYS)
         self.out_lang, self.instruction, self.reference, self.lid_judge = "same", None, False, None
         self.llm_judge = None  # S2STask's own judge stages stay off: uro_text / uro_speech replace them
         self.answer_policy = AudioPolicy(max_seconds=float(opts.get("answer_max_seconds", 120)))

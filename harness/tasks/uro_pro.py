@@ -40,10 +40,7 @@ URO_PRO_FAILURE_RULE = ("system failure (the model failed a round, so the dialog
 class UroProTask(UroTask):
     def configure(self) -> None:
         opts = self.spec.options
-        unknown = sorted(set(opts) - OPTION_KEYS)
-        if unknown:
-            raise ConfigError(f"{self.spec.source}: unknown option(s) {', '.join(unknown)}; known: "
-                              f"{', '.join(sorted(OPTION_KEYS))}")
+        self.check_option_keys(OPTION_KEYS)
         if self.options.quality_judges:
             raise ConfigError(f"task {self.spec.task} runs no speech-quality judge yet (URO's UTMOS over every "
                               f"round); drop --quality-judge")

@@ -221,10 +221,7 @@ class TTSWERTask(WERTask):
     def configure(self) -> None:
         if self.options.llm_judge or self.options.llm_judge_args:
             raise ConfigError(f"task {self.spec.task} has no LLM judge; drop --llm-judge/--llm-judge-arg")
-        unknown = sorted(set(self.spec.options) - self.OPTION_KEYS)
-        if unknown:
-            raise ConfigError(f"{self.spec.source}: unknown option(s) {', '.join(unknown)}; known: "
-                              f"{', '.join(sorted(self.OPTION_KEYS))}")
+        self.check_option_keys(self.OPTION_KEYS)
         self.quality = configure_quality(self)
 
     def check_languages(self, langs):

@@ -42,10 +42,7 @@ JUDGED = ("open", "qa")
 class VoiceBenchTask(Task):
     def configure(self) -> None:
         opts = self.spec.options
-        unknown = sorted(set(opts) - OPTION_KEYS)
-        if unknown:
-            raise ConfigError(f"{self.spec.source}: unknown option(s) {', '.join(unknown)}; known: "
-                              f"{', '.join(sorted(OPTION_KEYS))}")
+        self.check_option_keys(OPTION_KEYS)
         self.evaluator = opts.get("evaluator")
         if self.evaluator not in EVALUATORS:
             raise ConfigError(f"{self.spec.source}: options.evaluator must be one of {', '.join(EVALUATORS)}")
