@@ -75,15 +75,19 @@ class LLMJudge:
     def score_many(self, settings: JudgeSettings, jobs: list[tuple[str, str]]) -> list[dict[str, Any] | JudgeError]:
         """Score (question, answer) pairs with at most ``concurrency`` requests in flight; order kept."""
         self.ensure_loaded()
+        return self.map_jobs(lambda job: self.score(settings, *job), jobs)
 
-        def one(job: tuple[str, str]) -> dict[str, Any] | JudgeError:
+    def map_jobs(self, work, jobs: list, label: str = "llm-judge") -> list:
+        """``work(job)`` for every job, at most ``concurrency`` at a time, order kept; a JudgeError is counted as
+        failed and returned in its job's place (the measurement's failure for that sample, not the run's)."""
+        def one(job):
             try:
-                return self.score(settings, *job)
+                return work(job)
             except JudgeError as exc:
                 self._count("failed")
                 return exc
 
         if self.concurrency <= 1 or len(jobs) <= 1:
             return [one(job) for job in jobs]
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="llm-judge") as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=label) as pool:
             return list(pool.map(one, jobs))

@@ -18,7 +18,6 @@ call that fails after its retries is the measurement's failure too (URO scores i
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import cache
 from importlib import resources
@@ -109,17 +108,10 @@ def judge_answers(judge: LLMJudge, settings: JudgeSettings, mode: str,
         question, answer, reference = job
         if is_empty(answer):
             return SystemFailure("empty_answer", "the answer is empty: URO-Bench scores it 0")
-        try:
-            replies = judge.complete(render(settings.prompt, question, answer, reference), settings)
-            return score_replies(mode, replies, settings.n)
-        except JudgeError as exc:
-            judge._count("failed")
-            return exc
+        replies = judge.complete(render(settings.prompt, question, answer, reference), settings)
+        return score_replies(mode, replies, settings.n)
 
-    if judge.concurrency <= 1 or len(jobs) <= 1:
-        return [one(job) for job in jobs]
-    with ThreadPoolExecutor(max_workers=judge.concurrency, thread_name_prefix="uro-judge") as pool:
-        return list(pool.map(one, jobs))
+    return judge.map_jobs(one, jobs, "uro-judge")
 
 
 def uro_wer(lang: str, first: str, second: str) -> float:
@@ -180,15 +172,9 @@ def judge_dialogues(judge: LLMJudge, settings: JudgeSettings, mode: str,
     def one(rounds: list[tuple[str, str, str]]) -> dict[str, Any] | Exception:
         try:
             prompt = dialogue_prompt(mode, len(rounds))
-            replies = judge.complete(render_dialogue(prompt, rounds), replace(settings, prompt=prompt))
-            return {**score_replies(mode, replies, settings.n), "prompt": prompt.name}
         except MeasurementFailure as exc:
             return exc
-        except JudgeError as exc:
-            judge._count("failed")
-            return exc
+        replies = judge.complete(render_dialogue(prompt, rounds), replace(settings, prompt=prompt))
+        return {**score_replies(mode, replies, settings.n), "prompt": prompt.name}
 
-    if judge.concurrency <= 1 or len(dialogues) <= 1:
-        return [one(d) for d in dialogues]
-    with ThreadPoolExecutor(max_workers=judge.concurrency, thread_name_prefix="uro-judge") as pool:
-        return list(pool.map(one, dialogues))
+    return judge.map_jobs(one, dialogues, "uro-judge")

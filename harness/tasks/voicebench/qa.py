@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -70,21 +69,14 @@ def judge_items(judge: LLMJudge, settings: JudgeSettings,
     """(question, reference, answer) -> the vote, or the JudgeError that failed it (a measurement failure)."""
     judge.ensure_loaded()
 
-    def one(job: tuple[str, str, str]) -> dict[str, Any] | Exception:
-        try:
-            replies = judge.complete(render(settings.prompt, *job), settings)
-            if len(replies) != settings.n:
-                raise JudgeError("judge_invalid_json", f"asked the judge for n={settings.n} replies and got "
-                                                       f"{len(replies)} (does the endpoint ignore n?)")
-            return {**majority(replies), "replies": [r[:MAX_REPLY_CHARS] for r in replies]}
-        except JudgeError as exc:
-            judge._count("failed")
-            return exc
+    def one(job: tuple[str, str, str]) -> dict[str, Any]:
+        replies = judge.complete(render(settings.prompt, *job), settings)
+        if len(replies) != settings.n:
+            raise JudgeError("judge_invalid_json", f"asked the judge for n={settings.n} replies and got "
+                                                   f"{len(replies)} (does the endpoint ignore n?)")
+        return {**majority(replies), "replies": [r[:MAX_REPLY_CHARS] for r in replies]}
 
-    if judge.concurrency <= 1 or len(jobs) <= 1:
-        return [one(job) for job in jobs]
-    with ThreadPoolExecutor(max_workers=judge.concurrency, thread_name_prefix="voicebench-qa") as pool:
-        return list(pool.map(one, jobs))
+    return judge.map_jobs(one, jobs, "voicebench-qa")
 
 
 # -- PEDANT ------------------------------------------------------------------------------------------------------
