@@ -66,13 +66,7 @@ class UroTask(S2STask):
                               f"{self.set_spec.mode}); task {self.spec.task} runs the 20 basic-track sets")
         if self.set_spec.mode == "wer":
             return
-        if not self.judge_spec or self.judge_spec == NO_LLM_JUDGE:
-            raise ConfigError(f"URO-Bench set {self.set_spec.name} (mode {self.set_spec.mode}) needs an LLM judge: "
-                              f"--llm-judge openai:MODEL (URO uses gpt-4o-mini) or hf:DIR")
-        args = dict(self.options.llm_judge_args)
-        if "prompt" in args:
-            raise ConfigError(f"--llm-judge-arg prompt={args['prompt']} conflicts with URO-Bench: each mode has its "
-                              f"own prompt (harness/judges/uro_prompts.yaml); drop it")
+        args = scoring.judge_args(self.judge_spec, self.options.llm_judge_args, self.set_spec.name, self.set_spec.mode)
         judge, settings = build_llm_judge(self.judge_spec, args, "voicebench-open", seed=self.options.seed,
                                           prompt_overrides=scoring.uro_prompt(self.set_spec.mode).defaults)
         self.uro_judge, self.uro_settings = judge, scoring.uro_settings(settings, self.set_spec.mode)

@@ -23,7 +23,7 @@ from harness.audio import AudioPolicy
 from harness.errors import MEASUREMENT, SYSTEM
 from harness.failures import kind_of, mean_row
 from harness.judges import build_llm_judge
-from harness.options import NO_LLM_JUDGE, ConfigError
+from harness.options import ConfigError
 from harness.tasks import uro_scoring as scoring
 from harness.tasks.base import Stage, walk_stages
 from harness.tasks.dialogue import check_multi_turn, respond_dialogues, transcribe_dialogues
@@ -66,13 +66,7 @@ class UroProTask(UroTask):
             raise ConfigError(f"URO-Bench set {spec.name} (mode {spec.mode}) is not a multi-round set; task "
                               f"{self.spec.task} runs {multi} (basic-track sets: --task uro_basic)")
         check_multi_turn(self.model, f"URO-Bench set {spec.name}")
-        if not self.judge_spec or self.judge_spec == NO_LLM_JUDGE:
-            raise ConfigError(f"URO-Bench set {spec.name} (mode {spec.mode}) needs an LLM judge: --llm-judge "
-                              f"openai:MODEL (URO uses gpt-4o-mini) or hf:DIR")
-        args = dict(self.options.llm_judge_args)
-        if "prompt" in args:
-            raise ConfigError(f"--llm-judge-arg prompt={args['prompt']} conflicts with URO-Bench: each mode has its "
-                              f"own prompt (harness/judges/uro_prompts.yaml); drop it")
+        args = scoring.judge_args(self.judge_spec, self.options.llm_judge_args, spec.name, spec.mode)
         first = scoring.dialogue_prompt(spec.mode, 2)
         judge, settings = build_llm_judge(self.judge_spec, args, "voicebench-open", seed=self.options.seed,
                                           prompt_overrides=first.defaults)

@@ -31,6 +31,7 @@ from harness.judges.errors import JudgeError
 from harness.judges.prompts import JudgePrompt
 from harness.metrics import edit_counts
 from harness.normalize import get_normalizer
+from harness.options import NO_LLM_JUDGE, ConfigError
 
 JUDGE_MODES = ("open", "semi-open", "qa")
 BASIC_MODES = JUDGE_MODES + ("wer",)
@@ -178,3 +179,16 @@ def judge_dialogues(judge: LLMJudge, settings: JudgeSettings, mode: str,
         return {**score_replies(mode, replies, settings.n), "prompt": prompt.name}
 
     return judge.map_jobs(one, dialogues, "uro-judge")
+
+
+def judge_args(judge_spec: str | None, llm_judge_args: dict[str, str], set_name: str, mode: str) -> dict[str, str]:
+    """The LLM judge's options for a judged URO-Bench set, refusing what URO's protocol rules out: no judge, or a
+    prompt of the user's (each mode has its own)."""
+    if not judge_spec or judge_spec == NO_LLM_JUDGE:
+        raise ConfigError(f"URO-Bench set {set_name} (mode {mode}) needs an LLM judge: --llm-judge openai:MODEL "
+                          f"(URO uses gpt-4o-mini) or hf:DIR")
+    args = dict(llm_judge_args)
+    if "prompt" in args:
+        raise ConfigError(f"--llm-judge-arg prompt={args['prompt']} conflicts with URO-Bench: each mode has its "
+                          f"own prompt (harness/judges/uro_prompts.yaml); drop it")
+    return args
