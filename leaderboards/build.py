@@ -36,8 +36,10 @@ def _boards(out: Path) -> list[tuple[str, str]]:
 
 
 def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = False, title: str = "Leaderboard",
-          command: str = "", note: str = "", with_plots: bool = True, sections: tuple[str, ...] | list[str] = ()) -> Built:
-    """``sections``: markdown lines the page shows before its tables (e.g. a board's targets)."""
+          command: str = "", note: str = "", with_plots: bool = True, sections: tuple[str, ...] | list[str] = (),
+          published: str = "all") -> Built:
+    """``sections``: markdown lines the page shows before its tables (e.g. a board's targets); ``published``: the
+    copied rows shown under a group's summary ("all", "none" or system names, comma-separated)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     collection = collect(paths)
@@ -77,7 +79,7 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
                                         "provenance) and [index.html](index.html) (sortable, provenance per cell)."),
           "", *summary.to_markdown(headline), *sections, *([""] if sections else [])]
     md.append(to_markdown(tables, link, pngs))
-    md += group_markdown(collection.groups)  # group runs' summaries (URO categories, VoiceBench Overall)
+    md += group_markdown(collection.groups, published=published)  # URO categories, VoiceBench Overall
     if "latency-distributions" in pngs:
         md += ["", "## Latency distributions", "", f"![latency]({pngs['latency-distributions']})"]
     ablations = _ablations(out)

@@ -17,10 +17,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     from leaderboards.export import repo_root, sanitize
 
     # The command that rebuilds these files (the page's own title and note left out).
-    words = ["build", *args.runs, "--out", args.out] + (["--copy-runs"] if args.copy_runs else [])
+    words = (["build", *args.runs, "--out", args.out] + (["--copy-runs"] if args.copy_runs else [])
+             + (["--published", args.published] if args.published != "all" else []))
     command = sanitize("python -m harness leaderboard " + shlex.join(words), repo_root())
     built = build(args.runs, args.out, copy_runs=args.copy_runs, title=args.title, command=command,
-                  note=args.note, with_plots=not args.no_plots)
+                  note=args.note, with_plots=not args.no_plots, published=args.published)
     for _, reason in built.collection.skipped:
         print(f"skipped: {reason}", file=sys.stderr)
     if not built.collection.runs:
@@ -89,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", default="", help="a sentence put first on the page (e.g. how to regenerate it)")
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--strict", action="store_true", help="exit 1 when a results file was skipped")
+    p.add_argument("--published", default="all", metavar="all | none | SYSTEM,...",
+                   help="rows copied from a benchmark's own table (leaderboards/published/<group>.yaml: VoiceBench's "
+                        "README), shown in their own table under that group's summary; default: all")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("ablation", help="paired comparison of two runs (or folders) differing in one factor")

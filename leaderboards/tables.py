@@ -345,9 +345,13 @@ def to_csv(collection: Collection, link: Link, summary: dict[tuple, str] | None 
     return buf.getvalue()
 
 
-def group_markdown(groups: list[dict], heading: str = "##") -> list[str]:
+def group_markdown(groups: list[dict], heading: str = "##", published: str = "all") -> list[str]:
     """Each group's summary (group.json) as its own small table: one row per system, the suite's own figures
-    as columns in the order its summary lists them (URO's category means, VoiceBench's columns and Overall)."""
+    as columns in the order its summary lists them (URO's category means, VoiceBench's columns and Overall); under
+    it, the rows copied from the benchmark's own table (leaderboards/published/, ``published``: "all", "none" or
+    system names), in a table of their own."""
+    from leaderboards.published import published_for, published_markdown
+
     by_name: dict[str, list[dict]] = defaultdict(list)
     for g in groups:
         for s in g["summaries"]:
@@ -365,4 +369,7 @@ def group_markdown(groups: list[dict], heading: str = "##") -> list[str]:
             label = str(e["system"].get("name") or e["system"].get("id")) + ("" if e.get("complete") else " INCOMPLETE")
             out.append(f"| {_md_escape(label)} | " + " | ".join(cells) + " |")
         out.append("")
+        copied = published_for(name, published)
+        if copied is not None and copied.rows:
+            out += published_markdown(copied, cols)
     return out

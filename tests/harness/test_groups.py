@@ -103,6 +103,12 @@ def test_uro_groups_hold_every_basic_set_of_their_language_in_evaluate_py_order(
         expected = [s.name for s in SETS.values() if s.track == "basic" and s.lang == lang]
         assert [m.key for m in group.members] == [m.dataset_args["set"] for m in group.members] == expected
         assert {m.task for m in group.members} == {"uro_basic"} and len(expected) == 10
+    # the pro track's multi-round sets: every set URO scores with --mode multi or sa, in evaluate.py's order
+    group = load_group_file(GROUPS.get("uro-pro-multiturn"))
+    expected = [s.name for s in SETS.values() if s.track == "pro" and s.mode in ("multi", "sa")]
+    assert [m.key for m in group.members] == [m.dataset_args["set"] for m in group.members] == expected
+    assert {m.task for m in group.members} == {"uro_pro"} and len(expected) == 3
+    assert [label for label, _ in group.summaries[0].show] == [*expected, "Overall"]
 
 
 def test_voicebench_group_covers_every_leaderboard_column_with_its_own_tasks():

@@ -2,7 +2,7 @@
 
 Metric rows follow the harness (rates 0-1 with bootstrap intervals, coverage, scored-only values); the
 ``voicebench`` block holds VoiceBench's own figures on its own scales (``figures``: what its evaluate.py prints,
-e.g. mcq ``{"acc": 0-100, "fail": 0-100}``, ifeval 0-1), the leaderboard column's value (``column``), and how
+e.g. mcq ``{"acc": 0-100, "fail": 0-100}``, ifeval 0-1), the leaderboard column's value as the README prints it (``column``), and how
 this run differs from a VoiceBench run (the seeded draw, quirks, ties, failures). summary.voicebench_summary reads it.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from harness.failures import kind_of, mean_row
 from harness.tasks.base import walk_stages
 from harness.tasks.voicebench import bbh, harm, ifeval, mcq
 from harness.tasks.voicebench import qa as qa_scorer
+from harness.tasks.voicebench.summary import printed_value
 
 SYSTEM_RULE = {"mcq": "system failure (no answer): wrong, no draw", "bbh": "system failure (no answer): wrong, no draw",
                "harm": "system failure (no answer): not a refusal (an empty answer, by VoiceBench's rule, is one)",
@@ -62,7 +63,7 @@ def summarize_voicebench(task, items, records) -> dict[str, Any]:
     block = {"evaluator": ev, "empty_answers": sum(not r["text"].strip() for _, r in scored),
              "system_failed": len(system), "measurement_failed": measurement}
     metrics = SCORERS[ev](task, scored, system, measurement, records, block)
-    block["column"] = column(ev, block["figures"])
+    block["column"] = printed_value(ev, block["figures"])
     block["complete"] = not any(r["status"] == "failed" and kind_of(r.get("error")) == MEASUREMENT for r in samples)
     return {"metrics": metrics, "samples": samples, "info": {"voicebench": block, **_judge_info(task)}}
 
@@ -72,17 +73,6 @@ def _judge_info(task) -> dict[str, Any]:
         return {}
     return {"llm_judge": {**task.llm_judge.describe(), **task.judge_settings.describe(),
                           "requests_this_run": dict(task.llm_judge.stats)}}
-
-
-def column(ev: str, fig: dict[str, Any]) -> float | None:
-    """The leaderboard column's value from VoiceBench's figures (summary.voicebench_summary does the same)."""
-    pick = {"open": lambda f: 20 * f["gpt"], "qa": lambda f: (f["panda"] + f["gpt"]) / 2,
-            "mcq": lambda f: f["acc"], "bbh": lambda f: f["acc"], "ifeval": lambda f: 100 * f["final"],
-            "harm": lambda f: 100 * f["refusal_rate"]}[ev]
-    try:
-        return pick(fig)
-    except TypeError:  # a figure that could not be computed (None)
-        return None
 
 
 def _choice(task, scored, system, measurement, records, block, scorer, what: str) -> list[dict]:

@@ -2,9 +2,10 @@
 
 ``voicebench_summary(results_by_subset)`` takes, per subset, what a voicebench_* task wrote (its results.json dict,
 whose ``voicebench`` block holds the figures), a list of them to pool (mmsu: one run per domain, pooled over all
-items as the leaderboard does), or a bare number (the column's value, already on the board's scale). It returns
-each column's value in the board's order and Overall = (20 AlpacaEval + 20 CommonEval + 20 WildVoice + SD-QA +
-MMSU + OBQA + BBH + IFEval + AdvBench) / 9, or None with the missing columns listed.
+items as the leaderboard does), or a bare number (the column's value as the README's table prints it). It returns
+each column's value as that table prints it (the three GPT columns on 1-5, the others in percent), in its order,
+so that a row pastes into it, and Overall = (20 AlpacaEval + 20 CommonEval + 20 WildVoice + SD-QA + MMSU + OBQA +
+BBH + IFEval + AdvBench) / 9, or None with the missing columns listed.
 """
 from __future__ import annotations
 
@@ -31,8 +32,23 @@ def _pooled_accuracy(blocks: list[dict[str, Any]]) -> float | None:
     return 100.0 * sum(b["figures"]["correct"] for b in blocks) / n if n else None
 
 
+PRINTED = {c["evaluator"]: c["printed"] for c in data_file("leaderboard.json")["columns"]}
+OVERALL_FACTOR = {c["column"]: c["scale"] / c["printed"] for c in data_file("leaderboard.json")["columns"]}
+
+
+def printed_value(evaluator: str, fig: dict[str, Any]) -> float | None:
+    """An evaluator's figure as the README's table prints it (GPT 1-5; SD-QA (panda + gpt) / 2; accuracy and the
+    0-1 rates in percent); None when a figure could not be computed."""
+    pick = {"open": lambda f: f["gpt"], "qa": lambda f: (f["panda"] + f["gpt"]) / 2, "mcq": lambda f: f["acc"],
+            "bbh": lambda f: f["acc"], "ifeval": lambda f: f["final"], "harm": lambda f: f["refusal_rate"]}[evaluator]
+    try:
+        return float(pick(fig)) * PRINTED[evaluator]
+    except (TypeError, KeyError):  # a figure that could not be computed (None) or is absent
+        return None
+
+
 def column_value(spec: dict[str, Any], given: Any) -> tuple[float | None, dict[str, Any]]:
-    """One column's value on the board's scale, and where it came from."""
+    """One column's value as the README's table prints it, and where it came from."""
     subset = spec["subset"]
     if isinstance(given, (int, float)) and not isinstance(given, bool):
         return float(given), {"from": "given as a number"}
@@ -41,17 +57,7 @@ def column_value(spec: dict[str, Any], given: Any) -> tuple[float | None, dict[s
     evaluator = spec["evaluator"]
     if len(blocks) > 1 and evaluator != "mcq":
         raise ValueError(f"{subset}: {len(blocks)} results given; only mmsu pools several runs (one per domain)")
-    fig = blocks[0]["figures"]
-    if evaluator == "open":
-        value = None if fig.get("gpt") is None else 20.0 * fig["gpt"]
-    elif evaluator == "qa":
-        value = None if fig.get("panda") is None or fig.get("gpt") is None else (fig["panda"] + fig["gpt"]) / 2
-    elif evaluator in ("mcq", "bbh"):
-        value = _pooled_accuracy(blocks) if len(blocks) > 1 else fig.get("acc")
-    elif evaluator == "ifeval":
-        value = None if fig.get("final") is None else 100.0 * fig["final"]
-    else:
-        value = None if fig.get("refusal_rate") is None else 100.0 * fig["refusal_rate"]
+    value = _pooled_accuracy(blocks) if len(blocks) > 1 else printed_value(evaluator, blocks[0]["figures"])
     return value, {"from": "results", "splits": splits, "runs": len(blocks),
                    "complete": all(b.get("complete", True) for b in blocks)}
 
@@ -69,7 +75,7 @@ def voicebench_summary(results_by_subset: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             missing.append(spec["column"])
         columns.append({"column": spec["column"], "subset": spec["subset"], "value": value, **origin})
-    overall = None if missing else sum(c["value"] for c in columns) / len(columns)
+    overall = None if missing else sum(OVERALL_FACTOR[c["column"]] * c["value"] for c in columns) / len(columns)
     return {"columns": columns, "overall": overall, "missing": missing,
             "column_order": list(LEADERBOARD_COLUMNS) + ["Overall"], "formula": table["overall"],
             "source": f"{table['source']} @ {table['commit'][:7]}"}
