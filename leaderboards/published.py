@@ -1,9 +1,10 @@
 """Published rows: other systems' figures copied from a benchmark's own table, shown beside a group's summary.
 
 A data file per group, ``leaderboards/published/<group>.yaml``: the source (repository, file, commit, url), the
-columns in the order the group's summary prints them, one row per system (values as the source prints them, None
-for a blank cell) and notes (a system's caveat, or ``"*"`` for the whole table). A board shows them in their own
-table under the group's, headed by the source, never as rows of ours: they were not measured here.
+columns as the source names them (our set names where it spells one otherwise), one row per system (values as
+the source prints them, None for a blank cell) and notes (a system's caveat, or a key starting with ``*`` for the
+whole table). A board shows them in their own table under the group's, in the group's column order, headed by the
+source, never as rows of ours: they were not measured here.
 """
 from __future__ import annotations
 
@@ -77,6 +78,6 @@ def published_markdown(published: Published, columns: list[str]) -> list[str]:
         out.append(f"| {system}{mark} | " + " | ".join("–" if v is None else f"{v:.2f}" for v in cells) + " |")
     shown = {system for system, _ in published.rows}
     notes = [f"- ¹ {name}: {text}" for name, text in published.notes.items() if name in shown]
-    notes += [f"- {text}" for name, text in published.notes.items() if name == "*"]
+    notes += [f"- {text}" for name, text in published.notes.items() if name.startswith("*")]
     return out + ([""] + notes if notes else []) + [""]
 

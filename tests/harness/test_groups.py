@@ -19,6 +19,8 @@ from tests.fixtures.openai_server import running_openai
 from tests.fixtures.s2s_data import judge_args
 
 REPO = Path(__file__).resolve().parents[2]
+URO_README_EN = ["Repeat", "Summary", "GaokaoEval", "StoralEval", "TruthfulEval", "Gsm8kEval", "MLC", "AlpacaEval",
+                 "CommonEval", "WildchatEval"]
 PIPER = ["--model", "piper-en_US-joe-medium", "--model-arg", "noise_scale=0", "--model-arg", "noise_w_scale=0"]
 QUICK = ["--offline-judges", "--limit", "1", "--no-progress", "--bootstrap-resamples", "20"]
 
@@ -203,7 +205,7 @@ def test_uro_basic_en_group_incomplete_member_then_resumed_with_its_summary_show
     expected = uro_summary(results, channel="speech")
     assert summary["complete"] and summary["value"]["final_score"] == pytest.approx(expected["final_score"])
     table = {row["name"]: row["value"] for row in summary["table"]}
-    assert list(table) == ["Understanding", "Reasoning", "Oral", "Overall"]
+    assert list(table) == ["Overall", *URO_README_EN, "Understanding", "Reasoning", "Oral"]  # pastes into URO's table
     assert table["Overall"] == pytest.approx(expected["final_score"])
     assert table["Oral"] == pytest.approx(expected["categories"]["oral_basic_en"])
 
@@ -214,5 +216,6 @@ def test_uro_basic_en_group_incomplete_member_then_resumed_with_its_summary_show
     built = build([out], tmp_path / "board", with_plots=False)
     assert len(built.collection.runs) == 10 and built.collection.groups[0]["name"] == "uro-basic-en"
     page = (tmp_path / "board" / "README.md").read_text()
-    assert "## Group uro-basic-en" in page and "| system | Understanding | Reasoning | Oral | Overall |" in page
+    assert "## Group uro-basic-en" in page and "| system | Overall | Repeat | Summary | GaokaoEval |" in page
+    assert "Published rows, **copied, not measured here**: [Ruiqi-Yan/URO-Bench" in page and "| GLM-4-Voice | 69.09 |" in page
     assert "| sys-a | " in page and f"{table['Overall']:.2f} |" in page

@@ -3,6 +3,7 @@ slip shows), shown under our group rows in a table of their own, selectable, and
 import pytest
 
 from harness.tasks.voicebench.summary import LEADERBOARD_COLUMNS, voicebench_summary
+from harness.groups import GROUPS, load_group_file
 from leaderboards.published import PUBLISHED_DIR, load_published, published_for
 from leaderboards.tables import group_markdown
 
@@ -16,6 +17,23 @@ def test_every_copied_voicebench_row_matches_its_overall_under_our_formula():
     for system, values in published.rows:
         summary = voicebench_summary(dict(zip(SUBSETS, values[:9])))
         assert summary["overall"] == pytest.approx(values[9], abs=0.01), system
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_copied_uro_row_matches_its_overall_but_the_one_noted(lang):
+    from harness.tasks.uro_layout import uro_summary
+
+    published = load_published(PUBLISHED_DIR / f"uro-basic-{lang}.yaml")
+    sets = [c for c in published.columns if c not in ("Overall", "UTMOS", "ASR-WER (%)", "ASR-CER (%)")]
+    group = load_group_file(GROUPS.get(f"uro-basic-{lang}"))
+    assert sorted(sets) == sorted(m.key for m in group.members)  # the same ten sets, by our names
+    assert [label for label, _ in group.summaries[0].show][:11] == ["Overall", *sets]  # ours print in their order
+    off = []
+    for system, values in published.rows:
+        row = dict(zip(published.columns, values))
+        if abs(uro_summary({s: row[s] for s in sets})["final_score"] - row["Overall"]) > 0.01:
+            off.append(system)
+    assert off == ([] if lang == "en" else ["GLM-4-Voice"]) and set(off) <= set(published.notes)
 
 
 def group(system, values, complete=True):
@@ -45,7 +63,7 @@ def test_copied_rows_stand_in_their_own_table_under_ours():
 def test_mistakes_are_named():
     with pytest.raises(ValueError, match="GLM-4 not in voicebench.yaml; its systems: .*GLM-4-Voice"):
         published_for("voicebench", "GLM-4")
-    assert published_for("uro-basic-zh") is None  # no copied rows shipped for it
+    assert published_for("uro-pro-multiturn") is None  # no copied rows shipped for it
 
 
 def test_a_broken_file_names_the_row(tmp_path):
