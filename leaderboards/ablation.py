@@ -294,8 +294,8 @@ def to_markdown(report: dict[str, Any], link, plot: str | None) -> str:
     for pair in report["pairs"]:
         ra, rb = pair["a_run"], pair["b_run"]
         out += [f"## {pair['task']} on {pair['dataset']}", "",
-                f"- A: [{ra.system}]({link(ra, 'results.json')}) (commit {ra.commit})",
-                f"- B: [{rb.system}]({link(rb, 'results.json')}) (commit {rb.commit})"]
+                f"- A: [{_who(ra)}]({link(ra, 'results.json')}) (commit {ra.commit})",
+                f"- B: [{_who(rb)}]({link(rb, 'results.json')}) (commit {rb.commit})"]
         for k, (va, vb) in pair["factor_differences"].items():
             out.append(f"- factor `{k}`: {va!r} → {vb!r}")
         if pair["other_differences"]:
@@ -352,3 +352,8 @@ def write_report(report: dict[str, Any], out_dir: str | Path, link=None) -> dict
     js = out / "ablation.json"
     js.write_text(json.dumps(_json_safe(data), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     return {"markdown": md, "json": js, **({"plot": png} if png else {})}
+
+
+def _who(run) -> str:
+    """The side's system as the boards label it: the --name the user gave, then what the model is."""
+    return f"{run.name}: {run.system}" if run.name else run.system

@@ -11,7 +11,7 @@ from typing import Any
 
 from leaderboards.collect import Run, load_samples
 from leaderboards.layout import LATENCY_FIELDS, metric_format
-from leaderboards.tables import Table
+from leaderboards.tables import Table, row_labels
 
 MARKED = "#cf222e"   # cells measured under another protocol than their column
 CJK_FONTS = ("Noto Sans CJK SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "AR PL UMing CN")
@@ -92,14 +92,14 @@ def _timing(row: dict[str, Any], name: str) -> float | None:
 def latency_distributions(runs: list[Run], path: Path, fields: tuple[str, ...] = LATENCY_FIELDS) -> Path | None:
     """Per model, the distribution of per-sample first text / first unit / first audio times (box plots)."""
     series: dict[str, dict[str, list[float]]] = {f: {} for f in fields}
-    for run in runs:
-        if run.task != "latency" or not run.samples_path.is_file():
-            continue
+    timed = [run for run in runs if run.task == "latency" and run.samples_path.is_file()]
+    labels = row_labels(timed)  # the boards' row labels: --name when given
+    for run in timed:
         rows = [r for r in load_samples(run) if r.get("status") == "ok"]
         for f in fields:
             values = [v for v in (_timing(r, f) for r in rows) if v is not None]
             if values:
-                series[f][run.system] = values
+                series[f][labels[run]] = values
     panels = [f for f in fields if series[f]]
     if not panels:
         return None

@@ -156,3 +156,16 @@ def test_failed_latency_requests_pair_at_inf_in_the_percentiles():
     assert near["b"] == np.inf
     both = paired_bootstrap(b, b.copy(), STATISTICS["p95"], resamples=100)  # both at inf: no difference
     assert both["delta"] == 0.0 and both["ci95"] == [0.0, 0.0]
+
+
+def test_a_side_is_named_as_the_user_named_its_system(asr_runs, tmp_path):
+    from leaderboards.ablation import write_report
+
+    run = asr_runs["province"]
+    twin = copy_run(run, tmp_path / "twin")
+    data = read_results(twin)
+    data["model"]["name"] = "my-asr"  # harness run --name my-asr
+    (twin / "results.json").write_text(json.dumps(data), encoding="utf-8")
+    md = write_report(compare("seed", load_side("0", run), load_side("1", twin)), tmp_path / "out")["markdown"]
+    text = md.read_text(encoding="utf-8")
+    assert "- B: [my-asr: " in text and "- A: [my-asr" not in text
