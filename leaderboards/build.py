@@ -12,7 +12,8 @@ from harness.paths import safe_name
 from leaderboards import html, plots, stats, summary
 from leaderboards.collect import Collection, Run, collect, relpath
 from leaderboards.export import export_runs
-from leaderboards.tables import Table, build_tables, group_markdown, to_csv, to_markdown
+from leaderboards.groups import group_markdown, group_tables
+from leaderboards.tables import Table, build_tables, to_csv, to_markdown
 
 
 @dataclass
@@ -94,7 +95,8 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
     files["markdown"].write_text("\n".join(md).rstrip() + "\n", encoding="utf-8")
     files["csv"].write_text(to_csv(collection, link, summary.csv_marks(headline)), encoding="utf-8")
     files["html"].write_text(html.render(collection, tables, link, pngs, title=title, intro=intro,
-                                         ablations=ablations, boards=boards, summary=headline),
+                                         ablations=ablations, boards=boards, summary=headline,
+                                         groups=group_tables(collection.groups, published)),
                              encoding="utf-8")
     built.files.update(files)
     return built

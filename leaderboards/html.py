@@ -11,6 +11,8 @@ from html import escape
 
 from leaderboards import stats
 from leaderboards.collect import Collection
+from leaderboards.groups import INTRO as GROUP_INTRO
+from leaderboards.groups import GroupTable
 from leaderboards.summary import INTRO as SUMMARY_INTRO
 from leaderboards.summary import Summary
 from leaderboards.tables import Cell, Column, Link, Table
@@ -196,10 +198,36 @@ def _inline_code(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
 
 
+def _plain_table(head: str, columns: list[str], rows: list[tuple[str, list[float | None]]]) -> str:
+    cells = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join(f"<tr><td>{escape(label)}</td>" + "".join(
+        f'<td>{"–" if v is None else f"{v:.2f}"}</td>' for v in values) + "</tr>" for label, values in rows)
+    return f"<table><thead><tr><th>{escape(head)}</th>{cells}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _group(g: GroupTable) -> str:
+    """A group's summary table; the benchmark's published rows in a table of their own, headed by the source."""
+    html = (f'<section id="group-{_attr(g.name)}"><h2>Group {escape(g.name)}</h2><p class="note">'
+            f'{_inline_code(GROUP_INTRO.format(function=g.function))}</p>{_plain_table("system", g.columns, g.rows)}')
+    if g.published is not None:
+        p, src = g.published, g.published.source
+        index = {c: i for i, c in enumerate(p.columns)}
+        rows = [(name + (" ¹" if name in p.notes else ""), [values[index[c]] if c in index else None
+                                                             for c in g.columns]) for name, values in p.rows]
+        notes = "".join(f"<li>{'¹ ' + escape(k) + ': ' if not k.startswith('*') else ''}{escape(v)}</li>"
+                        for k, v in p.notes.items() if k.startswith("*") or k in dict(p.rows))
+        html += (f'<p class="note">Published rows, <strong>copied, not measured here</strong>: <a href="'
+                 f'{_attr(src["url"])}">{escape(src["repo"])} {escape(src["file"])} @ {escape(src["commit"][:7])}</a>'
+                 f'</p>{_plain_table("system (published)", g.columns, rows)}<ul class="note">{notes}</ul>')
+    return html + "</section>"
+
+
 def render(collection: Collection, tables: list[Table], link: Link, plots: dict[str, str],
            title: str = "Leaderboard", intro: str = "", ablations: list[tuple[str, str]] = (),
-           boards: list[tuple[str, str]] = (), summary: Summary | None = None) -> str:
-    """``plots`` maps a table's task (or "latency-distributions") to a PNG path relative to the page."""
+           boards: list[tuple[str, str]] = (), summary: Summary | None = None,
+           groups: list[GroupTable] = ()) -> str:
+    """``plots`` maps a table's task (or "latency-distributions") to a PNG path relative to the page; ``groups``:
+    the group runs' summary tables, each with the benchmark's published rows under it."""
     nav = ('<a href="#summary">Headline summary</a> ' if summary and summary.columns else "") + " ".join(
         f'<a href="#{_attr(t.task)}">{escape(t.title)}</a>' for t in tables)
     sections = [_summary(summary, link)] if summary else []
@@ -211,6 +239,7 @@ def render(collection: Collection, tables: list[Table], link: Link, plots: dict[
                         f'<p class="note">Task <code>{escape(t.task)}</code>, dataset '
                         f'{", ".join(f"<code>{escape(d)}</code>" for d in t.datasets)}. {escape(t.legend())} Hover or '
                         f"click a cell for its provenance; click a header to sort.</p>{_table(t, link)}{fig}</section>")
+    sections += [_group(g) for g in groups]
     if "latency-distributions" in plots:
         sections.append('<section id="latency-distributions"><h2>Latency distributions</h2><figure>'
                         f'<img src="{_attr(plots["latency-distributions"])}" alt="latency distributions per model">'

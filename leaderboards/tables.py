@@ -265,7 +265,7 @@ def build_tables(collection: Collection, headline_only: bool = True) -> list[Tab
     return tables
 
 
-def _md_escape(text: str) -> str:
+def md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
@@ -280,16 +280,16 @@ def to_markdown(tables: list[Table], link: Link, plots: dict[str, str] | None = 
         for sub, cols in t.parts():
             if sub:
                 out += [f"{heading}# {t.title}: {sub}", ""]
-            out.append("| system | " + " | ".join(_md_escape(c.header) for c in cols) + " |")
+            out.append("| system | " + " | ".join(md_escape(c.header) for c in cols) + " |")
             out.append("|---|" + "---:|" * len(cols))
             for row in t.rows:
                 if not any(c.key in row.cells for c in cols):  # nothing of this part measured for this system
                     continue
-                cells = [_md_escape(row.cells[c.key].text()) if c.key in row.cells else "–" for c in cols]
-                out.append(f"| {_md_escape(row.label)} | " + " | ".join(cells) + " |")
+                cells = [md_escape(row.cells[c.key].text()) if c.key in row.cells else "–" for c in cols]
+                out.append(f"| {md_escape(row.label)} | " + " | ".join(cells) + " |")
             out.append("")
         for c in t.columns:
-            out.append(f"- Column *{_md_escape(c.label)}*: " + "; ".join(f"{k} {v}" for k, v in c.reference.items()))
+            out.append(f"- Column *{md_escape(c.label)}*: " + "; ".join(f"{k} {v}" for k, v in c.reference.items()))
         for i, note in enumerate(t.footnotes, 1):
             out.append(f"- †{i} measured under another protocol than its column: {note}")
         if any(c.few for c in t.cells):
@@ -297,7 +297,7 @@ def to_markdown(tables: list[Table], link: Link, plots: dict[str, str] | None = 
         for row in t.rows:
             for run in row.runs:
                 judges = ", ".join(f"{lang}: {run.judge(lang)}" for lang in sorted(run.results["judges"]))
-                out.append(f"- {_md_escape(row.label)}: `{describe_system(run)}`"
+                out.append(f"- {md_escape(row.label)}: `{describe_system(run)}`"
                            + (f", judged by {judges}" if judges else "")
                            + f"; [results]({link(run, 'results.json')}) · [samples]({link(run, 'samples.jsonl')}) "
                            f"(commit {run.commit}, {run.created})")
@@ -344,32 +344,3 @@ def to_csv(collection: Collection, link: Link, summary: dict[tuple, str] | None 
             "created": m.run.created, "results": link(m.run, "results.json"), "samples": link(m.run, "samples.jsonl")})
     return buf.getvalue()
 
-
-def group_markdown(groups: list[dict], heading: str = "##", published: str = "all") -> list[str]:
-    """Each group's summary (group.json) as its own small table: one row per system, the suite's own figures
-    as columns in the order its summary lists them (URO's category means, VoiceBench's columns and Overall); under
-    it, the rows copied from the benchmark's own table (leaderboards/published/, ``published``: "all", "none" or
-    system names), in a table of their own."""
-    from leaderboards.published import published_for, published_markdown
-
-    by_name: dict[str, list[dict]] = defaultdict(list)
-    for g in groups:
-        for s in g["summaries"]:
-            by_name[s["group"]].append({**s, "system": g["system"], "status": g.get("status")})
-    out = []
-    for name in sorted(by_name):
-        entries = by_name[name]
-        cols = list(dict.fromkeys(row["name"] for e in entries for row in e.get("table", [])))
-        out += [f"{heading} Group {name}", "", f"Summary `{entries[0]['function']}` over the group's member runs "
-                "(their own rows are in the task tables above); INCOMPLETE: some member is missing or incomplete.", "",
-                "| system | " + " | ".join(_md_escape(c) for c in cols) + " |", "|---|" + "---:|" * len(cols)]
-        for e in sorted(entries, key=lambda e: str(e["system"].get("name") or e["system"].get("id"))):
-            values = {row["name"]: row["value"] for row in e.get("table", [])}
-            cells = ["–" if values.get(c) is None else f"{values[c]:.2f}" for c in cols]
-            label = str(e["system"].get("name") or e["system"].get("id")) + ("" if e.get("complete") else " INCOMPLETE")
-            out.append(f"| {_md_escape(label)} | " + " | ".join(cells) + " |")
-        out.append("")
-        copied = published_for(name, published)
-        if copied is not None and copied.rows:
-            out += published_markdown(copied, cols)
-    return out

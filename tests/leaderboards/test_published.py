@@ -5,7 +5,7 @@ import pytest
 from harness.tasks.voicebench.summary import LEADERBOARD_COLUMNS, voicebench_summary
 from harness.groups import GROUPS, load_group_file
 from leaderboards.published import PUBLISHED_DIR, load_published, published_for
-from leaderboards.tables import group_markdown
+from leaderboards.groups import group_markdown
 
 SUBSETS = ["alpacaeval_full", "commoneval", "wildvoice", "sd-qa", "mmsu", "openbookqa", "bbh", "ifeval", "advbench"]
 
@@ -75,3 +75,19 @@ def test_a_broken_file_names_the_row(tmp_path):
     path.write_text("group: g\nsource: {repo: a/b}\ncolumns: [A]\nrows: []\n")
     with pytest.raises(ValueError, match="source lacks file, commit, url"):
         load_published(path)
+
+
+def test_the_html_page_shows_the_group_and_the_copied_rows_apart():
+    from leaderboards.collect import Collection
+    from leaderboards.groups import group_tables
+    from leaderboards.html import render
+
+    ours = group("cslm-sft", [4.1, 3.9, 3.8, 40.0, 45.0, 60.0, 55.0, 30.0, 95.0, 61.1])
+    page = render(Collection([], [], []), [], lambda run, name: name, {},
+                  groups=group_tables([ours], published="GLM-4-Voice,Kimi-Audio"))
+    mine, copied = page.split("Published rows, <strong>copied, not measured here</strong>")
+    assert '<section id="group-voicebench"><h2>Group voicebench</h2>' in mine and "<td>cslm-sft</td>" in mine
+    assert "<td>61.10</td>" in mine and "GLM-4-Voice" not in mine
+    assert "<td>GLM-4-Voice</td><td>3.97</td>" in copied and "<td>Kimi-Audio ¹</td>" in copied
+    assert "¹ Kimi-Audio: the maintainers measured only WildVoice and BBH" in copied
+    assert 'href="https://github.com/MatthewCYM/VoiceBench/blob/533815410e3f4d602bd15a1de7105aea4acd828c/' in copied
