@@ -80,7 +80,8 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
                                         "provenance) and [index.html](index.html) (sortable, provenance per cell)."),
           "", *summary.to_markdown(headline), *sections, *([""] if sections else [])]
     md.append(to_markdown(tables, link, pngs))
-    md += group_markdown(collection.groups, published=published)  # URO categories, VoiceBench Overall
+    groups = group_tables(collection.groups, published)  # URO categories, VoiceBench Overall, copied rows
+    md += group_markdown(groups)
     if "latency-distributions" in pngs:
         md += ["", "## Latency distributions", "", f"![latency]({pngs['latency-distributions']})"]
     ablations = _ablations(out)
@@ -96,7 +97,7 @@ def build(paths: list[str | Path], out_dir: str | Path, *, copy_runs: bool = Fal
     files["csv"].write_text(to_csv(collection, link, summary.csv_marks(headline)), encoding="utf-8")
     files["html"].write_text(html.render(collection, tables, link, pngs, title=title, intro=intro,
                                          ablations=ablations, boards=boards, summary=headline,
-                                         groups=group_tables(collection.groups, published)),
+                                         groups=groups),
                              encoding="utf-8")
     built.files.update(files)
     return built

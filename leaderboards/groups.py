@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from leaderboards.published import Published, published_for, published_markdown
+from leaderboards.published import Published, published_for
 from leaderboards.tables import md_escape
 
 INTRO = ("Summary `{function}` over the group's member runs (their own rows are in the task tables above); "
          "INCOMPLETE: some member is missing or incomplete.")
+COPIED_MD = "Published rows, **copied, not measured here**"
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,20 @@ def group_tables(groups: list[dict], published: str = "all") -> list[GroupTable]
     return out
 
 
-def group_markdown(groups: list[dict], heading: str = "##", published: str = "all") -> list[str]:
+def _md_table(head: str, columns: list[str], rows: list[tuple[str, list[float | None]]]) -> list[str]:
+    return (["| " + " | ".join(md_escape(c) for c in (head, *columns)) + " |", "|---|" + "---:|" * len(columns)]
+            + [f"| {md_escape(label)} | " + " | ".join("–" if v is None else f"{v:.2f}" for v in values) + " |"
+               for label, values in rows])
+
+
+def group_markdown(tables: list[GroupTable], heading: str = "##") -> list[str]:
     out = []
-    for t in group_tables(groups, published):
+    for t in tables:
         out += [f"{heading} Group {t.name}", "", INTRO.format(function=t.function), "",
-                "| system | " + " | ".join(md_escape(c) for c in t.columns) + " |", "|---|" + "---:|" * len(t.columns)]
-        out += [f"| {md_escape(label)} | " + " | ".join("–" if v is None else f"{v:.2f}" for v in values) + " |"
-                for label, values in t.rows]
-        out.append("")
+                *_md_table("system", t.columns, t.rows), ""]
         if t.published is not None:
-            out += published_markdown(t.published, t.columns)
+            src, notes = t.published.source, t.published.shown_notes()
+            out += [f"{COPIED_MD}: [{src['repo']} {src['file']} @ {src['commit'][:7]}]({src['url']}).", "",
+                    *_md_table("system (published)", t.columns, t.published.rows_in(t.columns)), ""]
+            out += [f"- {n}" for n in notes] + ([""] if notes else [])
     return out

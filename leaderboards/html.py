@@ -210,15 +210,12 @@ def _group(g: GroupTable) -> str:
     html = (f'<section id="group-{_attr(g.name)}"><h2>Group {escape(g.name)}</h2><p class="note">'
             f'{_inline_code(GROUP_INTRO.format(function=g.function))}</p>{_plain_table("system", g.columns, g.rows)}')
     if g.published is not None:
-        p, src = g.published, g.published.source
-        index = {c: i for i, c in enumerate(p.columns)}
-        rows = [(name + (" ¹" if name in p.notes else ""), [values[index[c]] if c in index else None
-                                                             for c in g.columns]) for name, values in p.rows]
-        notes = "".join(f"<li>{'¹ ' + escape(k) + ': ' if not k.startswith('*') else ''}{escape(v)}</li>"
-                        for k, v in p.notes.items() if k.startswith("*") or k in dict(p.rows))
+        src = g.published.source
+        notes = "".join(f"<li>{escape(n)}</li>" for n in g.published.shown_notes())
         html += (f'<p class="note">Published rows, <strong>copied, not measured here</strong>: <a href="'
                  f'{_attr(src["url"])}">{escape(src["repo"])} {escape(src["file"])} @ {escape(src["commit"][:7])}</a>'
-                 f'</p>{_plain_table("system (published)", g.columns, rows)}<ul class="note">{notes}</ul>')
+                 f'</p>{_plain_table("system (published)", g.columns, g.published.rows_in(g.columns))}'
+                 f'<ul class="note">{notes}</ul>')
     return html + "</section>"
 
 

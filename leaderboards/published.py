@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
 import yaml
 
 PUBLISHED_DIR = Path(__file__).resolve().parent / "published"
@@ -25,12 +26,25 @@ class Published:
     notes: dict[str, str]
     path: Path
 
+    def rows_in(self, columns: list[str]) -> list[tuple[str, list[float | None]]]:
+        """Each row's label (¹ when a note is about it) and its values in ``columns``' order (None: the source has
+        no such column)."""
+        index = {c: i for i, c in enumerate(self.columns)}
+        return [(name + (" ¹" if name in self.notes else ""), [values[index[c]] if c in index else None
+                                                              for c in columns]) for name, values in self.rows]
+
+    def shown_notes(self) -> list[str]:
+        """The notes about the rows kept, then those about the whole table (keys starting with ``*``)."""
+        kept = {name for name, _ in self.rows}
+        return ([f"¹ {name}: {text}" for name, text in self.notes.items() if name in kept]
+                + [text for name, text in self.notes.items() if name.startswith("*")])
+
 
 def load_published(path: str | Path) -> Published:
     """One published-rows file, checked: a mistake names the file and the row."""
     path = Path(path)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    where = f"{path}"
+    where = str(path)
     if not isinstance(data, dict) or not {"group", "source", "columns", "rows"} <= set(data):
         raise ValueError(f"{where}: a published-rows file needs group, source, columns and rows")
     missing = [k for k in SOURCE_FIELDS if not data["source"].get(k)]
@@ -63,21 +77,4 @@ def published_for(group: str, systems: str = "all") -> Published | None:
         raise ValueError(f"--published: {', '.join(unknown)} not in {path.name}; its systems: {', '.join(sorted(known))}")
     return Published(published.group, published.source, published.columns,
                      tuple(r for r in published.rows if r[0] in wanted), published.notes, published.path)
-
-
-def published_markdown(published: Published, columns: list[str]) -> list[str]:
-    """The copied rows as their own table in ``columns``' order (a column the source lacks: "–")."""
-    src = published.source
-    index = {c: i for i, c in enumerate(published.columns)}
-    out = [f"Published rows, **copied, not measured here**: [{src['repo']} {src['file']} @ {src['commit'][:7]}]"
-           f"({src['url']}).", "", "| system (published) | " + " | ".join(columns) + " |",
-           "|---|" + "---:|" * len(columns)]
-    for system, values in published.rows:
-        cells = [values[index[c]] if c in index else None for c in columns]
-        mark = " ¹" if system in published.notes else ""
-        out.append(f"| {system}{mark} | " + " | ".join("–" if v is None else f"{v:.2f}" for v in cells) + " |")
-    shown = {system for system, _ in published.rows}
-    notes = [f"- ¹ {name}: {text}" for name, text in published.notes.items() if name in shown]
-    notes += [f"- {text}" for name, text in published.notes.items() if name.startswith("*")]
-    return out + ([""] + notes if notes else []) + [""]
 

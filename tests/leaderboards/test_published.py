@@ -2,10 +2,10 @@
 slip shows), shown under our group rows in a table of their own, selectable, and a broken file named."""
 import pytest
 
-from harness.tasks.voicebench.summary import LEADERBOARD_COLUMNS, voicebench_summary
 from harness.groups import GROUPS, load_group_file
+from harness.tasks.voicebench.summary import LEADERBOARD_COLUMNS, voicebench_summary
+from leaderboards.groups import group_markdown, group_tables
 from leaderboards.published import PUBLISHED_DIR, load_published, published_for
-from leaderboards.groups import group_markdown
 
 SUBSETS = ["alpacaeval_full", "commoneval", "wildvoice", "sd-qa", "mmsu", "openbookqa", "bbh", "ifeval", "advbench"]
 
@@ -45,7 +45,7 @@ def group(system, values, complete=True):
 
 def test_copied_rows_stand_in_their_own_table_under_ours():
     ours = group("cslm-sft", [4.1, 3.9, 3.8, 40.0, 45.0, 60.0, 55.0, 30.0, 95.0, 61.1])
-    lines = group_markdown([ours], published="GLM-4-Voice,Qwen2-Audio")
+    lines = group_markdown(group_tables([ours], published="GLM-4-Voice,Qwen2-Audio"))
     page = "\n".join(lines)
     mine, copied = page.split("Published rows, **copied, not measured here**")
     assert "| cslm-sft | 4.10 | 3.90 | 3.80 | 40.00 | 45.00 | 60.00 | 55.00 | 30.00 | 95.00 | 61.10 |" in mine
@@ -54,9 +54,9 @@ def test_copied_rows_stand_in_their_own_table_under_ours():
     assert "| GLM-4-Voice | 3.97 | 3.42 | 3.18 | 36.98 | 39.75 | 53.41 | 52.80 | 25.92 | 88.08 | 56.48 |" in copied
     assert "| Qwen2-Audio |" in copied and "Kimi-Audio" not in copied
     assert "(https://github.com/MatthewCYM/VoiceBench/blob/533815410e3f4d602bd15a1de7105aea4acd828c/README.md" in copied
-    assert "Published rows" not in "\n".join(group_markdown([ours], published="none"))
+    assert "Published rows" not in "\n".join(group_markdown(group_tables([ours], published="none")))
     # a caveat travels with its row
-    kimi = "\n".join(group_markdown([ours], published="Kimi-Audio"))
+    kimi = "\n".join(group_markdown(group_tables([ours], published="Kimi-Audio")))
     assert "| Kimi-Audio ¹ |" in kimi and "¹ Kimi-Audio: the maintainers measured only WildVoice and BBH" in kimi
 
 
@@ -79,7 +79,6 @@ def test_a_broken_file_names_the_row(tmp_path):
 
 def test_the_html_page_shows_the_group_and_the_copied_rows_apart():
     from leaderboards.collect import Collection
-    from leaderboards.groups import group_tables
     from leaderboards.html import render
 
     ours = group("cslm-sft", [4.1, 3.9, 3.8, 40.0, 45.0, 60.0, 55.0, 30.0, 95.0, 61.1])

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from functools import cache
 
 from harness.tasks.voicebench import data_file
+from harness.tasks.voicebench.mcq import drawn_choice_figures
 
 
 class UnknownBBHTask(ValueError):
@@ -110,21 +112,12 @@ def score_item(response: str, reference: str, item_id: str, seed: int, draw_id: 
 
 
 def figures(items: list[dict], wrong: int = 0) -> dict:
-    """BBHEvaluator.evaluate: one accuracy pooled over every item (percent), plus strict, expected and fail;
-    ``wrong``: items with no answer at all (the system failed), wrong and not extraction failures."""
-    n = len(items) + wrong
-    if not n:
-        return {"acc": None, "acc_strict": None, "acc_expected": None, "fail": None, "n": 0}
-    correct = sum(i["correct"] for i in items)
-    strict = sum(i["correct_strict"] for i in items)
-    failed = sum(i["answer"] is None for i in items)
-    quirks: dict[str, int] = {}
-    for i in items:
-        if i.get("quirk"):
-            quirks[i["rule"]] = quirks.get(i["rule"], 0) + 1
-    return {"acc": 100.0 * correct / n, "acc_strict": 100.0 * strict / n,
-            "acc_expected": 100.0 * (strict + failed / 2) / n, "fail": 100.0 * failed / n, "n": n,
-            "correct": correct, "correct_strict": strict, "failed": failed, "decided_by_quirk": quirks}
+    """BBHEvaluator.evaluate: one accuracy pooled over every item (percent), plus strict, expected and fail (the
+    draw is between 0 and 1), and how many answers each quirk rule decided."""
+    fig = drawn_choice_figures(items, wrong, "answer", 2)
+    if fig["n"]:
+        fig["decided_by_quirk"] = dict(Counter(i["rule"] for i in items if i.get("quirk")))
+    return fig
 
 
 def quirk_rules() -> list[dict]:

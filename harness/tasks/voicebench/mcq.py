@@ -64,16 +64,23 @@ def score_item(response: str, reference: str, seed: int, item_id: str) -> dict:
             "correct_strict": extracted is not None and extracted == gold}
 
 
-def figures(items: list[dict], wrong: int = 0) -> dict:
-    """VoiceBench's MCQEvaluator.evaluate over scored items (score_item outputs): acc (with the draw) and fail, in
-    percent, plus acc_strict and acc_expected (each failure credited 1/4, the draw's expectation). ``wrong``: items
-    with no answer at all (the system failed), counted as wrong and not as extraction failures."""
+def drawn_choice_figures(items: list[dict], wrong: int, unread: str, choices: int) -> dict:
+    """The figures of a scorer that draws among ``choices`` answers when it reads none (mcq: 4 letters, bbh: 0/1):
+    acc (with the draw), acc_strict (no answer read = wrong), acc_expected (each such item credited 1/choices, the
+    draw's expectation) and fail, in percent; ``unread``: the item field that is None when nothing was read;
+    ``wrong``: items with no answer at all (the system failed), wrong and not extraction failures."""
     n = len(items) + wrong
     if not n:
         return {"acc": None, "acc_strict": None, "acc_expected": None, "fail": None, "n": 0}
     correct = sum(i["correct"] for i in items)
     strict = sum(i["correct_strict"] for i in items)
-    failed = sum(i["extracted"] is None for i in items)
+    failed = sum(i[unread] is None for i in items)
     return {"acc": 100.0 * correct / n, "acc_strict": 100.0 * strict / n,
-            "acc_expected": 100.0 * (strict + failed / len(LETTERS)) / n, "fail": 100.0 * failed / n,
+            "acc_expected": 100.0 * (strict + failed / choices) / n, "fail": 100.0 * failed / n,
             "n": n, "correct": correct, "correct_strict": strict, "failed": failed}
+
+
+def figures(items: list[dict], wrong: int = 0) -> dict:
+    """VoiceBench's MCQEvaluator.evaluate over scored items (score_item outputs): acc (with the draw) and fail, in
+    percent, plus acc_strict and acc_expected (each failure credited 1/4, the draw's expectation)."""
+    return drawn_choice_figures(items, wrong, "extracted", len(LETTERS))
