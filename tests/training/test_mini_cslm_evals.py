@@ -92,13 +92,17 @@ def test_eval_limit_is_a_number_or_a_default_with_kinds(fake_codec):
     recipe = load_mini_recipe(RECIPES / "mini_ci.yaml", [f"codec={fake_codec}", "eval_limit={default: 8, latency: 4}"])
     assert recipe.eval_limit == {"default": 8, "latency": 4}
     for override, message in (("eval_limit={latency: 4}", "eval_limit needs a default"),
-                              ("eval_limit={default: 8, speed: 4}", "eval_limit: unknown kind(s) speed"),
+                              ("eval_limit={default: 8, speed: 4}", "eval_limit: unknown kind(s) or run(s) speed"),
                               ("eval_limit={default: 8, qa: 0}", "eval_limit.qa must be >= 1"),
                               ("eval_limit=x", "eval_limit must be int")):
         with pytest.raises(RecipeError, match=re.escape(message)):
             load_mini_recipe(RECIPES / "mini_ci.yaml", [f"codec={fake_codec}", override])
+    # a run's own name before its kind, the kind before the default; curves name a held-out set the same way
+    named = load_mini_recipe(RECIPES / "mini_ci.yaml", [f"codec={fake_codec}", "eval_limit={default: 8, qa: 6, qa-zh: 3}"])
+    assert [limit_for(named.eval_limit, n) for n in ("qa-zh", "qa-en", "asr-en", "cross-zh2en")] == [3, 6, 8, 8]
+    # the headline English sets keep at least 100 items in the full recipe
     full = load_mini_recipe(RECIPES / "mini_full.yaml", [f"codec={fake_codec}"])
-    assert min(limit_for(full.eval_limit, kind) for kind in ("asr", "tts", "qa", "cross")) >= 100
+    assert min(limit_for(full.eval_limit, name) for name in ("asr-en", "tts-en", "qa-en")) >= 100
 
 
 def _copy_run(src: str, dest: Path, **model) -> None:

@@ -94,6 +94,7 @@ PLAN = (
     EvalRun("stage0", "long-en", "s2s_reference_qa", "long-en", "en", LONG),
 )
 KINDS = tuple(sorted({r.kind for r in PLAN}))  # the run kinds eval_limit may give their own limit
+RUN_NAMES = tuple(sorted({r.name for r in PLAN} - set(KINDS)))  # and the run names (qa-zh): the more specific
 
 
 def plan(ablations: bool, names: list[str] | tuple[str, ...] = ()) -> list[EvalRun]:
@@ -102,9 +103,12 @@ def plan(ablations: bool, names: list[str] | tuple[str, ...] = ()) -> list[EvalR
             and (not names or f"{r.checkpoint}/{r.name}" in names)]
 
 
-def limit_for(limit: int | dict[str, int], kind: str) -> int:
-    """The recipe's ``eval_limit`` for a run of ``kind``: one number for every run, or ``{default: N, KIND: M}``."""
-    return limit if isinstance(limit, int) else int(limit.get(kind, limit["default"]))
+def limit_for(limit: int | dict[str, int], name: str) -> int:
+    """The recipe's ``eval_limit`` for the run (or held-out set) ``name``: one number for every run, or
+    ``{default: N, KIND: M, NAME: K}``: the run's name (qa-zh) before its kind (qa, the name up to its '-')."""
+    if isinstance(limit, int):
+        return limit
+    return int(limit.get(name, limit.get(name.split("-")[0], limit["default"])))
 
 
 # What task each kind of held-out set (eval/<kind>-<lang>.jsonl) is measured with, for evaluation curves.
@@ -157,7 +161,7 @@ def task_options(task: str) -> dict[str, Any]:
 def run_one(run: EvalRun, out: Path, codec: str, limit: int | dict[str, int], max_new_tokens: int, progress: bool,
             path: Path | None = None, results: Path | None = None) -> Path:
     """One harness evaluation (of the checkpoint folder ``path``, default the run's pipeline checkpoint, into
-    ``results``, default results/<checkpoint>/<run>) on the first ``limit`` items (limit_for the run's kind),
+    ``results``, default results/<checkpoint>/<run>) on the first ``limit`` items (limit_for the run),
     with 95 % bootstrap intervals; returns its results.json."""
     from harness.options import RunOptions
     from harness.runner import evaluate
@@ -173,7 +177,7 @@ def run_one(run: EvalRun, out: Path, codec: str, limit: int | dict[str, int], ma
             args["unit_cache"] = "none"  # cached units (an earlier run's) would leave the speech encoder out
     data_args = dataset_args(out, run.data, run.lang) if run.dataset == "local" else {}
     evaluate(RunOptions(task=run.task, model=model, model_args=args, dataset=run.dataset,
-                        dataset_args=data_args, offline_judges=True, limit=limit_for(limit, run.kind),
+                        dataset_args=data_args, offline_judges=True, limit=limit_for(limit, run.name),
                         output_dir=str(folder), bootstrap_resamples=BOOTSTRAP_RESAMPLES, progress=progress,
                         **task_options(run.task)))
     return folder / "results.json"
@@ -187,7 +191,7 @@ def curve_block(out: Path, codec: str, sets: list[str], limit: int | dict[str, i
         kind, _, lang = data.partition("-")
         task = CURVE_TASKS[kind]
         runs.append({"name": data, "task": task, "dataset": "local", "dataset_args": dataset_args(out, data, lang),
-                     "limit": limit_for(limit, kind), "options": task_options(task)})
+                     "limit": limit_for(limit, data), "options": task_options(task)})
     return {"model_args": model_args(out, codec, max_new_tokens), "runs": runs, "bootstrap_resamples": 0}
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from training.mini_cslm.evals import KINDS, PLAN
+from training.mini_cslm.evals import KINDS, PLAN, RUN_NAMES
 from training.mini_cslm.probe_spec import CPT_KINDS
 from training.recipe import RecipeError, build_recipe, parse_overrides, read_recipe_yaml
 
@@ -52,8 +52,8 @@ class MiniRecipe:
     stage0: dict = field(default_factory=dict)  # stage-0 text model (stage: text)
     cpt: dict = field(default_factory=dict)     # continued pre-training (with and without MT)
     sft: dict = field(default_factory=dict)     # SFT (interleaved and full chain-of-modality)
-    # held-out items per harness evaluation: one number, or per run kind {default: N, KIND: M} (kinds: the run
-    # name up to its '-': asr, tts, qa, long, cross, latency; evals.KINDS), e.g. a smaller latency set
+    # held-out items per harness evaluation: one number, or {default: N, KIND: M, RUN: K} (kinds: the run name up
+    # to its '-': asr, tts, qa, long, cross, latency; runs: qa-zh, tts-zh, ...; a run's name before its kind)
     eval_limit: int | dict = 8
     eval_max_new_tokens: int = 160      # greedy decoding budget of every evaluated model
     ablations: bool = True              # also full-CoM SFT and the no-MT CPT + SFT (the paper's ablations)
@@ -202,12 +202,13 @@ def _check(r: MiniRecipe, where: str) -> None:
 
 
 def _check_eval_limit(limit: int | dict, where: str) -> None:
-    """``eval_limit``: an integer >= 1, or a mapping with ``default`` and any run kinds, each an integer >= 1."""
+    """``eval_limit``: an integer >= 1, or a mapping with ``default`` and any run kinds or run names, each an
+    integer >= 1."""
     limits = limit if isinstance(limit, dict) else {"default": limit}
-    unknown = sorted(set(limits) - {"default", *KINDS})
+    unknown = sorted(set(limits) - {"default", *KINDS, *RUN_NAMES}, key=str)
     if unknown:
-        raise RecipeError(f"{where}: eval_limit: unknown kind(s) {', '.join(map(str, unknown))}; known: default, "
-                          f"{', '.join(KINDS)}")
+        raise RecipeError(f"{where}: eval_limit: unknown kind(s) or run(s) {', '.join(map(str, unknown))}; known: "
+                          f"default, the kinds {', '.join(KINDS)}, the runs {', '.join(RUN_NAMES)}")
     if "default" not in limits:
         raise RecipeError(f"{where}: eval_limit needs a default (the limit of the kinds it does not name)")
     for kind, n in limits.items():
