@@ -65,10 +65,10 @@ codec: setup
 # The mini-CSLM end to end (world -> stage-0 text model -> merge-vocab -> CPT -> SFT -> ablations -> harness),
 # on the codec above (read-only); rerun to resume: finished steps are skipped. Results: $(MINI_DIR)/results/;
 # the board (one row per checkpoint, the MT and interleaved-vs-full ablations, training curves): leaderboards/mini-cslm/.
-# Measured 2026-12-06 from an empty folder, codec reused, on 2 cores shared with other work: seed 0 102 minutes
-# of wall (world 18, stage 0 22, CPT 20 beside CPT-nomt 21, SFTs 8 / 4 / 4, 28 evaluations of up to 100 items
-# about 35), seed 1 91 minutes (world 14, stage 0 20, CPT 15 beside CPT-nomt 16, SFTs 6 / 3 / 3, evaluations 43; the cascade's
-# Chinese runs, 12 + 19 min of one core, are the largest); plus 20 for the codec when $(CODEC_DIR) holds none.
+# Measured 2026-12-06 from an empty folder each, codec reused, quiet cores, one after the other: seed 0 69 minutes
+# of wall, seed 1 72 (world 15, stage 0 18 beside it, CPT 13-14 beside CPT-nomt 13-14, SFTs 5-6 / 3-4 / 3; training
+# done at 45-46, then 28 evaluations in 26-28: 100 items per English headline set, 50 per zh and cross set, whose
+# whisper-base judges take most of that); plus 20 for the codec when $(CODEC_DIR) holds none.
 # SEED picks the run (its own folder; the board shows every seed's run that exists, and their spread):
 # `make mini-cslm SEED=0` then `make mini-cslm SEED=1`.
 SEED ?= 0
