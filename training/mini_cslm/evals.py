@@ -39,6 +39,11 @@ FOLDERS = {**CSLM_CHECKPOINTS, **{key: STAGE0_FOLDER for key in CASCADES}}  # ch
 BOOTSTRAP_RESAMPLES = 1000
 
 
+def kind_of(name: str) -> str:
+    """A run's (or held-out set's) kind: its name up to the first '-' (qa-zh -> qa)."""
+    return name.split("-")[0]
+
+
 @dataclass(frozen=True)
 class EvalRun:
     checkpoint: str                 # key of CHECKPOINTS
@@ -51,8 +56,8 @@ class EvalRun:
 
     @property
     def kind(self) -> str:
-        """What ``eval_limit`` may set per kind: asr, tts, qa, long, cross, latency (the name up to its '-')."""
-        return self.name.split("-")[0]
+        """What ``eval_limit`` may set per kind: asr, tts, qa, long, cross, latency (kind_of its name)."""
+        return kind_of(self.name)
 
 
 CROSS = (("decoding", "cross"),)
@@ -108,7 +113,7 @@ def limit_for(limit: int | dict[str, int], name: str) -> int:
     ``{default: N, KIND: M, NAME: K}``: the run's name (qa-zh) before its kind (qa, the name up to its '-')."""
     if isinstance(limit, int):
         return limit
-    return int(limit.get(name, limit.get(name.split("-")[0], limit["default"])))
+    return int(limit.get(name, limit.get(kind_of(name), limit["default"])))
 
 
 # What task each kind of held-out set (eval/<kind>-<lang>.jsonl) is measured with, for evaluation curves.
